@@ -1,0 +1,40 @@
+/**
+ * The `plas` command line: `npm run plas -- <command> [flags]`; `--help` on every command.
+ */
+import { Command } from 'commander';
+import { adapterName } from '../../engine/gpu/device.ts';
+import { benchCommand } from './commands/bench.ts';
+import { addGpuFlags, type GpuFlags, openGpu } from './commands/gpu-options.ts';
+
+const program = new Command('plas')
+  .description('PLAS Studio: run LLMs locally on any GPU through WebGPU, with PLAS sparse attention')
+  .showHelpAfterError();
+
+addGpuFlags(program.command('gpu').description('show the WebGPU adapter the engine would use, its features and limits'))
+  .option('--json', 'print JSON')
+  .action(async (flags: GpuFlags & { json?: boolean }) => {
+    const gpu = await openGpu(flags, () => {});
+    const limits = {
+      maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
+      maxBufferSize: gpu.limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: gpu.limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: gpu.limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupsPerDimension: gpu.limits.maxComputeWorkgroupsPerDimension,
+      maxStorageBuffersPerShaderStage: gpu.limits.maxStorageBuffersPerShaderStage,
+    };
+    if (flags.json) console.log(JSON.stringify({ adapter: gpu.adapter, features: gpu.features, limits }, null, 2));
+    else {
+      console.log(`adapter:  ${adapterName(gpu.adapter)}`);
+      console.log(
+        `features: ${Object.entries(gpu.features)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
+      for (const [k, v] of Object.entries(limits)) console.log(`${k}: ${v}`);
+    }
+    gpu.destroy();
+  });
+
+program.addCommand(benchCommand());
+
+await program.parseAsync(process.argv);
