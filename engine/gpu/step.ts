@@ -7,7 +7,10 @@
 import type { BufferRange } from './bind-group-cache.ts';
 import { GpuKernelError, KernelArgumentError } from './errors.ts';
 import type { Gpu } from './gpu.ts';
-import { bindingSize, type Tensor } from './tensor.ts';
+import type { DType } from './dtype.ts';
+import { bindingSize, byteSize, type Tensor } from './tensor.ts';
+
+const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 export type Binding = Tensor | BufferRange;
 
@@ -40,6 +43,7 @@ function toRange(b: Binding): BufferRange {
 export class Step {
   private readonly commands: Command[] = [];
   private readonly reads: PendingRead[] = [];
+  private readonly scratchBuffers: GPUBuffer[] = [];
   private uniformBytes = 0;
   private submitted = false;
   private timing: { querySet: GPUQuerySet; passes: number } | null = null;
@@ -78,6 +82,18 @@ export class Step {
       }
     }
     this.commands.push({ kind: 'dispatch', dispatch: d, ranges, uniformOffset });
+  }
+
+  /**
+   * A temporary tensor that lives for this step only (split-K partials, intermediate activations). It comes from the
+   * buffer pool and goes back at submit: later steps run after this one in queue order, so reuse is safe.
+   */
+  scratch(dtype: DType, shape: readonly number[], label: string): Tensor {
+    this.assertOpen();
+    const bytes = Math.max(4, Math.ceil(byteSize({ dtype, shape }) / 4) * 4);
+    const buffer = this.gpu.pool.acquire(bytes, STORAGE_USAGE, label);
+    this.scratchBuffers.push(buffer);
+    return { buffer, dtype, shape: [...shape], offset: 0, label };
   }
 
   copy(src: Binding, dst: Binding, size?: number): void {
@@ -205,6 +221,7 @@ export class Step {
     }
     if (staging) device.queue.writeBuffer(arena, 0, staging);
     device.queue.submit([encoder.finish()]);
+    for (const buffer of this.scratchBuffers.splice(0)) gpu.pool.release(buffer);
 
     let failure: Error | null = null;
     if (check) {
