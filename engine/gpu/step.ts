@@ -5,9 +5,9 @@
  * kernel, never as silent wrong numbers.
  */
 import type { BufferRange } from './bind-group-cache.ts';
+import type { DType } from './dtype.ts';
 import { GpuKernelError, KernelArgumentError } from './errors.ts';
 import type { Gpu } from './gpu.ts';
-import type { DType } from './dtype.ts';
 import { bindingSize, byteSize, type Tensor } from './tensor.ts';
 
 const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
