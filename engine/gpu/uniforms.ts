@@ -8,6 +8,8 @@ export type ScalarType = 'u32' | 'i32' | 'f32';
 
 export interface UniformLayout<F extends string> {
   readonly kernel: string;
+  /** The WGSL file (under shaders/) whose `struct Params` this mirrors. */
+  readonly shader: string;
   readonly fields: readonly (readonly [F, ScalarType])[];
   /** Struct size in bytes, rounded up to 16 as WGSL does for uniform structs. */
   readonly size: number;
@@ -17,11 +19,13 @@ export interface UniformLayout<F extends string> {
 
 export function uniformLayout<F extends string>(
   kernel: string,
+  shader: string,
   fields: readonly (readonly [F, ScalarType])[],
 ): UniformLayout<F> {
   const size = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
   return {
     kernel,
+    shader,
     fields,
     size,
     pack(values) {

@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { weightsLib } from './weights-lib.ts';
 
-export const RMSNORM_PARAMS = uniformLayout('rmsnorm', [
+export const RMSNORM_PARAMS = uniformLayout('rmsnorm', 'rmsnorm.wgsl', [
   ['rows', 'u32'],
   ['n', 'u32'],
   ['eps', 'f32'],
