@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { adapterName } from '../../engine/gpu/device.ts';
 import { benchCommand } from './commands/bench.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './commands/gpu-options.ts';
+import { serveCommand } from './commands/serve.ts';
 
 const program = new Command('plas')
   .description('PLAS Studio: run LLMs locally on any GPU through WebGPU, with PLAS sparse attention')
@@ -36,5 +37,6 @@ addGpuFlags(program.command('gpu').description('show the WebGPU adapter the engi
   });
 
 program.addCommand(benchCommand());
+program.addCommand(serveCommand());
 
 await program.parseAsync(process.argv);
