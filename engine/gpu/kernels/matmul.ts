@@ -1,0 +1,198 @@
+/**
+ * Launchers for the linear layers: out = x @ weight^T (+ bias) with f32, f16 or bf16 weights in Hugging Face nn.Linear
+ * layout [N, K] and f32 accumulation. Decode (up to 8 activation rows) runs shaders/matvec_subgroup.wgsl (one
+ * subgroup per 4 weight rows, no barriers) or, without `subgroups`, shaders/matvec.wgsl (a workgroup-memory
+ * reduction); both stream each weight once and share every load across the rows. Prefill runs
+ * shaders/matmul_tiled.wgsl: 64 x 64 output tiles staged through workgroup memory, 8 x 8 outputs per thread.
+ */
+import { expect, expectDistinct, expectTensor, grid } from '../check.ts';
+import { FLOAT_DTYPES, type FloatDType } from '../dtype.ts';
+import type { Step } from '../step.ts';
+import type { Tensor } from '../tensor.ts';
+import { uniformLayout } from '../uniforms.ts';
+import { weightsLib } from './weights-lib.ts';
+
+const MATVEC_FIELDS = [
+  ['m', 'u32'],
+  ['n', 'u32'],
+  ['k', 'u32'],
+  ['grid_x', 'u32'],
+  ['bias_dtype', 'u32'],
+] as const;
+
+/** Both matvec variants take the same struct; each shader file has its layout so the layout test checks both. */
+export const MATVEC_PARAMS = uniformLayout('matvec', 'matvec.wgsl', MATVEC_FIELDS);
+export const MATVEC_SUBGROUP_PARAMS = uniformLayout('matvec', 'matvec_subgroup.wgsl', MATVEC_FIELDS);
+
+export const MATMUL_TILED_PARAMS = uniformLayout('matmul_tiled', 'matmul_tiled.wgsl', [
+  ['m', 'u32'],
+  ['n', 'u32'],
+  ['k', 'u32'],
+  ['tiles_m', 'u32'],
+  ['grid_x', 'u32'],
+  ['bias_dtype', 'u32'],
+] as const);
+
+export interface MatmulArgs {
+  /** f32 [M, K] activations */
+  x: Tensor;
+  /** f32|f16|bf16 [N, K] (Hugging Face nn.Linear layout: out_features x in_features); K even for 16-bit */
+  weight: Tensor;
+  /** f32|f16|bf16 [N] (Qwen2 attention bias) */
+  bias?: Tensor;
+  /** f32 [M, N] = x @ weight^T (+ bias) */
+  out: Tensor;
+}
+
+/** The most activation rows matvec takes: its per-thread accumulators are sized for 8. */
+export const MATVEC_MAX_M = 8;
+
+/** Up to this many rows matmul() picks matvec: decode is memory-bound and matvec reads the weights once, where the
+ * tiled kernel would fill 64-row tiles with a few rows (on SwiftShader matvec at M = 8 is ~7x faster). */
+export const MATVEC_THRESHOLD = 8;
+
+const TILE = 64;
+const BIAS_DTYPE: Record<FloatDType, number> = { f32: 0, f16: 1, bf16: 2 };
+
+interface Shape {
+  m: number;
+  n: number;
+  k: number;
+}
+
+function check(kernel: string, a: MatmulArgs): Shape {
+  expectTensor(kernel, 'x', a.x, 'f32', ['M', 'K']);
+  const [m, k] = a.x.shape;
+  expectTensor(kernel, 'weight', a.weight, FLOAT_DTYPES, ['N', k]);
+  const n = a.weight.shape[0];
+  if (a.bias) expectTensor(kernel, 'bias', a.bias, FLOAT_DTYPES, [n]);
+  expectTensor(kernel, 'out', a.out, 'f32', [m, n]);
+  expect(kernel, k >= 1 && n >= 1, () => `K and N must be >= 1, got weight ${a.weight.dtype}[${n}, ${k}]`);
+  expect(
+    kernel,
+    a.weight.dtype === 'f32' || k % 2 === 0,
+    () => `K must be even for ${a.weight.dtype} weights (packed in pairs), got K=${k}`,
+  );
+  // Shaders index elements with u32.
+  expect(kernel, n * k < 2 ** 32 && m * k < 2 ** 32 && m * n < 2 ** 32, () => `M=${m}, N=${n}, K=${k} overflow u32`);
+  expectDistinct(kernel, { out: a.out, x: a.x, weight: a.weight, bias: a.bias });
+  return { m, n, k };
+}
+
+/** The shaders' code for the bias dtype (0 when there is none: the entry point without bias ignores it). */
+function biasDType(a: MatmulArgs): number {
+  return a.bias ? BIAS_DTYPE[a.bias.dtype as FloatDType] : 0;
+}
+
+function bindings(a: MatmulArgs): Tensor[] {
+  return a.bias ? [a.x, a.weight, a.out, a.bias] : [a.x, a.weight, a.out];
+}
+
+/** Tuning knobs of matvec (tests and the bench set them; the defaults are what matmul() uses). */
+export interface MatvecOptions {
+  /** Use the subgroup variant (default: when the device has `subgroups`). */
+  subgroups?: boolean;
+  /** Workgroup size (a power of two <= 256). */
+  workgroupSize?: number;
+  /** Weight rows per workgroup, a multiple of 4 (subgroup variant). */
+  rows?: number;
+  /** Threads cooperating on 4 weight rows, a power of two in [4, workgroupSize] (variant without subgroups). */
+  threadsPerRow?: number;
+}
+
+/** Defaults for the subgroup variant: enough rows per workgroup that every subgroup, of the smallest size the
+ * adapter may pick, gets 4 rows (SwiftShader: 64 subgroups of 4), and at least 64 (8 warps of 32 take 8 rows each). */
+function subgroupRows(step: Step, wg: number): number {
+  const minSize = Math.max(4, step.gpu.features.subgroupMinSize);
+  return Math.min(1024, Math.max(64, (4 * wg) / minSize));
+}
+
+/** out = x @ weight^T (+ bias) for M <= 8 activation rows (decode). */
+export function matvec(step: Step, a: MatmulArgs, options: MatvecOptions = {}): void {
+  const kernel = 'matvec';
+  const { m, n, k } = check(kernel, a);
+  expect(kernel, m <= MATVEC_MAX_M, () => `M must be <= ${MATVEC_MAX_M} for matvec, got M=${m} (use matmul)`);
+  if (m === 0) return;
+  const subgroups = options.subgroups ?? step.gpu.features.subgroups;
+  expect(kernel, !subgroups || step.gpu.features.subgroups, () => 'the subgroup variant needs the subgroups feature');
+  // Without subgroups the reduction needs barriers, which SwiftShader pays per thread of the workgroup: keep it
+  // at 64 threads, 8 per row (a row's 8 threads still read 64 contiguous bytes of f16 per step on a GPU).
+  const wg = options.workgroupSize ?? (subgroups ? 256 : 64);
+  expect(kernel, wg <= 256 && (wg & (wg - 1)) === 0, () => `workgroupSize must be a power of two <= 256, got ${wg}`);
+  const tpr = options.threadsPerRow ?? 8;
+  const rows = subgroups ? (options.rows ?? subgroupRows(step, wg)) : (4 * wg) / tpr;
+  if (subgroups) expect(kernel, rows >= 4 && rows % 4 === 0, () => `rows must be a multiple of 4, got ${rows}`);
+  else
+    expect(
+      kernel,
+      tpr >= 4 && tpr <= wg && (tpr & (tpr - 1)) === 0,
+      () => `threadsPerRow must be a power of two in [4, ${wg}], got ${tpr}`,
+    );
+  const [gx, gy] = grid(Math.ceil(n / rows), step.gpu.limits.maxComputeWorkgroupsPerDimension);
+  const constants: Record<string, number> = {
+    WG: wg,
+    MR: m,
+    VEC: k % 4 === 0 ? 4 : k % 2 === 0 ? 2 : 1,
+  };
+  if (subgroups) constants.ROWS = rows;
+  else constants.TPR = tpr;
+  step.dispatch({
+    kernel,
+    pipeline: step.gpu.pipelines.get({
+      kernel,
+      file: subgroups ? 'matvec_subgroup.wgsl' : 'matvec.wgsl',
+      libs: [weightsLib(a.weight.dtype)],
+      enables: subgroups ? ['subgroups'] : [],
+      entryPoint: a.bias ? 'main_bias' : 'main',
+      constants,
+    }),
+    uniforms: (subgroups ? MATVEC_SUBGROUP_PARAMS : MATVEC_PARAMS).pack({
+      m,
+      n,
+      k,
+      grid_x: gx,
+      bias_dtype: biasDType(a),
+    }),
+    bindings: bindings(a),
+    workgroups: [gx, gy],
+  });
+}
+
+/** Tuning knobs of the tiled kernel. */
+export interface MatmulTiledOptions {
+  /** Depth of a K step staged in workgroup memory (default 16, the fastest measured on SwiftShader). */
+  bk?: 8 | 16 | 32;
+}
+
+/** out = x @ weight^T (+ bias) for any M (prefill): 64 x 64 output tiles. */
+export function matmulTiled(step: Step, a: MatmulArgs, options: MatmulTiledOptions = {}): void {
+  const kernel = 'matmul_tiled';
+  const { m, n, k } = check(kernel, a);
+  const bk = options.bk ?? 16;
+  expect(kernel, bk === 8 || bk === 16 || bk === 32, () => `bk must be 8, 16 or 32, got ${bk}`);
+  if (m === 0) return;
+  const tilesM = Math.ceil(m / TILE);
+  const [gx, gy] = grid(tilesM * Math.ceil(n / TILE), step.gpu.limits.maxComputeWorkgroupsPerDimension);
+  step.dispatch({
+    kernel,
+    pipeline: step.gpu.pipelines.get({
+      kernel,
+      file: 'matmul_tiled.wgsl',
+      libs: [weightsLib(a.weight.dtype)],
+      entryPoint: a.bias ? 'main_bias' : 'main',
+      constants: {
+        BK: bk,
+        PAIRED: k % 2 === 0 ? 1 : 0,
+      },
+    }),
+    uniforms: MATMUL_TILED_PARAMS.pack({ m, n, k, tiles_m: tilesM, grid_x: gx, bias_dtype: biasDType(a) }),
+    bindings: bindings(a),
+    workgroups: [gx, gy],
+  });
+}
+
+/** out = x @ weight^T (+ bias): matvec for M <= MATVEC_THRESHOLD (decode), else the tiled kernel (prefill). */
+export function matmul(step: Step, a: MatmulArgs): void {
+  if (a.x?.shape.length === 2 && a.x.shape[0] <= MATVEC_THRESHOLD) matvec(step, a);
+  else matmulTiled(step, a);
+}
