@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { adapterName } from '../../engine/gpu/device.ts';
 import { benchCommand } from './commands/bench.ts';
+import { generateCommand } from './commands/generate.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './commands/gpu-options.ts';
 import { serveCommand } from './commands/serve.ts';
 
@@ -38,5 +39,6 @@ addGpuFlags(program.command('gpu').description('show the WebGPU adapter the engi
 
 program.addCommand(benchCommand());
 program.addCommand(serveCommand());
+program.addCommand(generateCommand());
 
 await program.parseAsync(process.argv);

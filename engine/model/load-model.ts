@@ -1,0 +1,68 @@
+/**
+ * A model loaded on the GPU: its folder's description, dims, and weight tensors grouped by role. `dispose()` frees
+ * every GPU buffer it holds.
+ */
+import type { Gpu } from '../gpu/gpu.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import type { ModelConfig } from './config.ts';
+import type { ModelDims } from './dims.ts';
+import { type ModelFolder, readModelFolder } from './model-folder.ts';
+import { groupTensors, type ModelTensors } from './model-tensors.ts';
+import { type LoadProgress, uploadWeights } from './upload-weights.ts';
+
+export interface LoadedModel extends ModelFolder {
+  dims: ModelDims;
+  weights: ModelFolder['weights'];
+  tensors: ModelTensors<Tensor>;
+  /** Bytes of weights on the GPU. */
+  weightBytes: number;
+  loadMs: number;
+  dispose(): void;
+}
+
+export function modelDims(c: ModelConfig): ModelDims {
+  return {
+    hidden: c.hiddenSize,
+    heads: c.numHeads,
+    kvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    intermediate: c.intermediateSize,
+    vocab: c.vocabSize,
+    numLayers: c.numLayers,
+    rmsNormEps: c.rmsNormEps,
+    rope: {
+      headDim: c.headDim,
+      theta: c.ropeTheta,
+      style: c.rope.style,
+      ...(c.rope.scaling ? { scaling: c.rope.scaling } : {}),
+    },
+  };
+}
+
+/** Every supported architecture keeps its layers under `model.` in Hugging Face's layout. */
+const PREFIX = 'model';
+
+export async function loadModel(gpu: Gpu, dir: string, onProgress?: LoadProgress): Promise<LoadedModel> {
+  const start = performance.now();
+  const folder = await readModelFolder(dir);
+  const byName = await uploadWeights(gpu, folder.weights, folder.expected.keys(), onProgress);
+  const tensors = groupTensors(
+    (name) => byName.get(name),
+    folder.config.numLayers,
+    PREFIX,
+    folder.config.tieWordEmbeddings,
+  );
+  let weightBytes = 0;
+  for (const t of byName.values()) weightBytes += t.buffer.size;
+  return {
+    ...folder,
+    dims: modelDims(folder.config),
+    tensors,
+    weightBytes,
+    loadMs: performance.now() - start,
+    dispose() {
+      for (const t of byName.values()) t.buffer.destroy();
+      byName.clear();
+    },
+  };
+}

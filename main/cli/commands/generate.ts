@@ -1,0 +1,115 @@
+/** `plas generate`: load a model folder and stream a completion for a prompt or a chat message. */
+import { Command, InvalidArgumentError } from 'commander';
+import { generateSingle } from '../../../engine/generation/generate-single.ts';
+import { samplingParams } from '../../../engine/generation/sampling-params.ts';
+import { adapterName } from '../../../engine/gpu/device.ts';
+import { loadModel } from '../../../engine/model/load-model.ts';
+import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
+
+const num = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new InvalidArgumentError(`${name} must be a number, got "${value}"`);
+  return n;
+};
+
+interface GenerateFlags extends GpuFlags {
+  model: string;
+  prompt?: string;
+  chat?: string;
+  system?: string;
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repetitionPenalty: number;
+  seed?: number;
+  stop: string[];
+  json?: boolean;
+}
+
+export function generateCommand(): Command {
+  return addGpuFlags(
+    new Command('generate')
+      .description('generate text from a prompt (--prompt) or a chat message (--chat) with a model folder')
+      .requiredOption('--model <dir>', 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)')
+      .option('--prompt <text>', 'raw text to continue')
+      .option('--chat <text>', "a user message, formatted with the model's chat template")
+      .option('--system <text>', 'a system message (with --chat)')
+      .option('--max-tokens <n>', 'tokens to generate at most', num('--max-tokens'), 128)
+      .option('--temperature <t>', '0 = greedy', num('--temperature'), 0)
+      .option('--top-k <k>', '0 = off', num('--top-k'), 0)
+      .option('--top-p <p>', '1 = off', num('--top-p'), 1)
+      .option('--min-p <p>', '0 = off', num('--min-p'), 0)
+      .option('--repetition-penalty <r>', '1 = off', num('--repetition-penalty'), 1)
+      .option('--seed <s>', 'makes sampling reproducible', num('--seed'))
+      .option('--stop <strings...>', 'stop when the text contains one of these', [])
+      .option('--json', 'print one JSON document: tokens, text, timings, adapter'),
+  ).action(async (flags: GenerateFlags) => {
+    if (!flags.prompt === !flags.chat) throw new InvalidArgumentError('give exactly one of --prompt or --chat');
+    const params = samplingParams({
+      maxTokens: flags.maxTokens,
+      temperature: flags.temperature,
+      topK: flags.topK,
+      topP: flags.topP,
+      minP: flags.minP,
+      repetitionPenalty: flags.repetitionPenalty,
+      stop: flags.stop,
+      ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    });
+    const log = flags.json ? () => {} : (m: string) => console.error(m);
+    const gpu = await openGpu(flags, log);
+    const model = await loadModel(gpu, flags.model);
+    try {
+      log(`Loaded ${model.config.architecture} from ${flags.model} in ${(model.loadMs / 1000).toFixed(2)} s`);
+      const text = flags.chat
+        ? model.tokenizer.applyChatTemplate(
+            [
+              ...(flags.system ? [{ role: 'system' as const, content: flags.system }] : []),
+              { role: 'user', content: flags.chat },
+            ],
+            { addGenerationPrompt: true },
+          )
+        : flags.prompt!;
+      // A chat template writes its own BOS; raw prompts get the tokenizer's usual special tokens.
+      const prompt = model.tokenizer.encode(text, { addSpecialTokens: !flags.chat });
+      const tokens: number[] = [];
+      let out = '';
+      for await (const event of generateSingle(gpu, model, prompt, params)) {
+        if (event.type === 'token') {
+          if (event.id >= 0) tokens.push(event.id);
+          out += event.text;
+          if (!flags.json) process.stdout.write(event.text);
+        } else if (flags.json) {
+          console.log(
+            JSON.stringify(
+              {
+                model: flags.model,
+                architecture: model.config.architecture,
+                adapter: adapterName(gpu.adapter),
+                promptTokens: prompt.length,
+                tokens,
+                text: out,
+                finishReason: event.finishReason,
+                usage: event.usage,
+                timings: { loadMs: model.loadMs, ...event.timings },
+              },
+              null,
+              2,
+            ),
+          );
+        } else {
+          const t = event.timings;
+          console.error(
+            `\n[${event.finishReason}] ${event.usage.promptTokens} prompt tokens at ${t.prefillTokensPerSecond.toFixed(1)} tok/s, ` +
+              `${event.usage.completionTokens} generated at ${t.decodeTokensPerSecond.toFixed(1)} tok/s`,
+          );
+        }
+      }
+    } finally {
+      model.dispose();
+      gpu.destroy();
+    }
+  });
+}

@@ -1,0 +1,3 @@
+import { describeForwardChecks } from './forward-check.ts';
+
+describeForwardChecks('llama');
