@@ -1,0 +1,93 @@
+/** The `plas` command line as a user runs it: help on every command, bench kernels --json, generate --json. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { promisify } from 'node:util';
+import { writeTinyModel } from '../../fixtures/tiny-model.ts';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..', '..');
+const plas = (...args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', join(root, 'main/cli/plas.ts'), ...args], {
+    cwd: root,
+    maxBuffer: 64 * 2 ** 20,
+  });
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'plas-cli-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+it('every command has --help', async () => {
+  for (const command of [[], ['gpu'], ['bench'], ['bench', 'kernels'], ['bench', 'serve'], ['serve'], ['generate']]) {
+    const { stdout } = await plas(...command, '--help');
+    assert.match(stdout, /^Usage: plas/m, `plas ${command.join(' ')} --help`);
+  }
+});
+
+it('bench kernels --json reports the adapter and a row per case with GPU and twin timings', async () => {
+  const { stdout } = await plas(
+    'bench',
+    'kernels',
+    '--json',
+    '--quick',
+    '--software',
+    '--repeats',
+    '1',
+    '--kernel',
+    'rmsnorm',
+  );
+  const report = JSON.parse(stdout);
+  assert.equal(report.adapter.architecture, 'swiftshader');
+  assert.ok(report.rows.length >= 2);
+  for (const row of report.rows) {
+    assert.equal(row.kernel, 'rmsnorm+residual');
+    assert.ok(row.gpuMs > 0 && row.twinMs > 0 && row.gpuGBps > 0, JSON.stringify(row));
+  }
+});
+
+it('generate --json streams a greedy completion with timings, reproducibly', async () => {
+  const model = join(dir, 'qwen3');
+  await writeTinyModel(model, { architecture: 'qwen3', dtype: 'bf16', seed: 5 });
+  const args = ['generate', '--model', model, '--chat', 'Hi!', '--max-tokens', '5', '--json', '--software'];
+  const first = JSON.parse((await plas(...args)).stdout);
+  assert.equal(first.architecture, 'Qwen3ForCausalLM');
+  assert.equal(first.tokens.length, 5);
+  assert.equal(first.usage.completionTokens, 5);
+  assert.ok(first.timings.decodeTokensPerSecond > 0 && first.timings.loadMs > 0);
+  const again = JSON.parse((await plas(...args)).stdout);
+  assert.deepEqual(again.tokens, first.tokens, 'greedy generation is deterministic');
+  const sampled = [
+    'generate',
+    '--model',
+    model,
+    '--prompt',
+    'Once',
+    '--max-tokens',
+    '6',
+    '--temperature',
+    '1',
+    '--seed',
+    '7',
+    '--json',
+    '--software',
+  ];
+  const a = JSON.parse((await plas(...sampled)).stdout);
+  const b = JSON.parse((await plas(...sampled)).stdout);
+  assert.deepEqual(a.tokens, b.tokens, 'the same seed samples the same tokens');
+});
+
+it('generate names a bad flag and a bad folder clearly', async () => {
+  await assert.rejects(
+    plas('generate', '--model', dir, '--prompt', 'x', '--top-p', '2', '--software'),
+    /top_p \(2\) must be in \(0, 1\]/,
+  );
+  await assert.rejects(
+    plas('generate', '--model', join(dir, 'nope'), '--prompt', 'x', '--software'),
+    /config\.json not found/,
+  );
+});
