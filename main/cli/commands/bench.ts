@@ -1,6 +1,9 @@
 /** `plas bench <what>`: benchmark commands. Speed targets are measured here, never by timed tests. */
 import { Command, InvalidArgumentError } from 'commander';
+import { adapterName } from '../../../engine/gpu/device.ts';
+import { loadModel } from '../../../engine/model/load-model.ts';
 import { benchKernels, kernelTableHeader, kernelTableRow } from '../bench/kernels-bench.ts';
+import { benchServe, serveTableHeader, serveTableRow } from '../bench/serve-bench.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
 
 function positiveInt(value: string): number {
@@ -42,6 +45,71 @@ export function benchCommand(): Command {
         );
         if (flags.json) console.log(JSON.stringify({ adapter: gpu.adapter, features: gpu.features, rows }, null, 2));
       } finally {
+        gpu.destroy();
+      }
+    },
+  );
+  addGpuFlags(
+    bench
+      .command('serve')
+      .description('continuous batching end to end: output tok/s, TTFT and TPOT (p50, p99) per concurrency level')
+      .requiredOption('--model <dir>', 'Hugging Face model folder')
+      .option(
+        '--concurrency <list>',
+        'comma-separated concurrency levels',
+        (v: string) => v.split(',').map((x) => positiveInt(x.trim())),
+        [1, 4, 16],
+      )
+      .option('--prompt-tokens <n>', 'prompt length of every request', positiveInt, 128)
+      .option('--max-tokens <n>', 'tokens generated per request', positiveInt, 32)
+      .option('--kv-cache-memory <MB>', 'KV pool size in MiB', positiveInt)
+      .option('--page-size <n>', 'tokens per KV page', positiveInt, 64)
+      .option('--max-num-batched-tokens <n>', 'token budget per step', positiveInt)
+      .option('--max-num-seqs <n>', 'sequences per step', positiveInt)
+      .option('--json', 'print one JSON document instead of a table'),
+  ).action(
+    async (
+      flags: GpuFlags & {
+        model: string;
+        concurrency: number[];
+        promptTokens: number;
+        maxTokens: number;
+        kvCacheMemory?: number;
+        pageSize: number;
+        maxNumBatchedTokens?: number;
+        maxNumSeqs?: number;
+        json?: boolean;
+      },
+    ) => {
+      const gpu = await openGpu(flags, flags.json ? () => {} : undefined);
+      const model = await loadModel(gpu, flags.model);
+      try {
+        const maxSeqs = flags.maxNumSeqs ?? Math.max(...flags.concurrency);
+        const engine = {
+          cache: {
+            pageSize: flags.pageSize,
+            ...(flags.kvCacheMemory ? { memoryBytes: flags.kvCacheMemory * 2 ** 20 } : {}),
+          },
+          scheduler: {
+            maxNumSeqs: maxSeqs,
+            maxNumBatchedTokens: flags.maxNumBatchedTokens ?? Math.max(1024, maxSeqs),
+          },
+        };
+        if (!flags.json) {
+          console.log(`Adapter: ${adapterName(gpu.adapter)}; model: ${flags.model} (${model.config.architecture})`);
+          console.log(serveTableHeader());
+        }
+        const rows = await benchServe(
+          gpu,
+          model,
+          { concurrency: flags.concurrency, promptTokens: flags.promptTokens, maxTokens: flags.maxTokens, engine },
+          (row) => {
+            if (!flags.json) console.log(serveTableRow(row));
+          },
+        );
+        if (flags.json) console.log(JSON.stringify({ adapter: gpu.adapter, model: flags.model, rows }, null, 2));
+      } finally {
+        model.dispose();
         gpu.destroy();
       }
     },
