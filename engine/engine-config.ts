@@ -1,0 +1,44 @@
+/**
+ * The engine's configuration: sub-configs for the KV cache and the scheduler, validated once, with errors that print
+ * the offending values.
+ */
+import { type SchedulerConfig, validateSchedulerConfig } from './scheduler/config.ts';
+
+export interface CacheConfig {
+  /** Tokens per KV page; a power of two (default 64). */
+  pageSize: number;
+  /** Bytes the KV pool may use; default: a quarter of the adapter's max buffer size per layer pair, capped at 1 GiB. */
+  memoryBytes?: number;
+  /** Exact page count (overrides memoryBytes; tests use it to force preemption). */
+  numPages?: number;
+  enablePrefixCaching: boolean;
+}
+
+export interface EngineConfig {
+  cache: CacheConfig;
+  scheduler: SchedulerConfig;
+}
+
+export interface EngineConfigInput {
+  cache?: Partial<CacheConfig>;
+  scheduler?: Partial<SchedulerConfig>;
+}
+
+export class EngineConfigError extends Error {
+  override name = 'EngineConfigError';
+}
+
+export function engineConfig(input: EngineConfigInput = {}): EngineConfig {
+  const cache: CacheConfig = { pageSize: 64, enablePrefixCaching: true, ...input.cache };
+  const { pageSize, memoryBytes, numPages } = cache;
+  if (!Number.isInteger(pageSize) || pageSize < 8 || pageSize > 256 || (pageSize & (pageSize - 1)) !== 0) {
+    throw new EngineConfigError(`page_size (${pageSize}) must be a power of two in [8, 256]`);
+  }
+  if (memoryBytes !== undefined && !(Number.isFinite(memoryBytes) && memoryBytes > 0)) {
+    throw new EngineConfigError(`kv_cache_memory (${memoryBytes} bytes) must be > 0`);
+  }
+  if (numPages !== undefined && !(Number.isInteger(numPages) && numPages >= 1)) {
+    throw new EngineConfigError(`num_pages (${numPages}) must be an integer >= 1`);
+  }
+  return { cache, scheduler: validateSchedulerConfig(input.scheduler) };
+}

@@ -1,0 +1,64 @@
+/**
+ * The paged KV pool on the GPU: per layer a K and a V buffer of [numPages, pageSize, kvHeads, D] f32 (the layout of
+ * engine/kv/paged-layout.ts), plus the PLAS key sums when PLAS is on. One buffer per layer and per K/V is how the pool
+ * is sharded: each stays within the adapter's binding limit, which is checked here with the numbers in the message.
+ */
+import type { Gpu } from '../gpu/gpu.ts';
+import type { PagedKvLayer } from '../kv/paged-layout.ts';
+import type { ModelDims } from '../model/dims.ts';
+
+export interface PagedKvPoolOptions {
+  numPages: number;
+  pageSize: number;
+  /** Allocate per-page key sums for PLAS. */
+  keySums?: boolean;
+}
+
+/** Bytes of KV one page takes across all layers (K and V, f32), for sizing from a memory budget. */
+export function pageBytes(dims: ModelDims, pageSize: number): number {
+  return 2 * dims.numLayers * pageSize * dims.kvHeads * dims.headDim * 4;
+}
+
+export class PagedKvPool {
+  readonly layers: PagedKvLayer[] = [];
+
+  constructor(
+    gpu: Gpu,
+    dims: ModelDims,
+    readonly options: PagedKvPoolOptions,
+  ) {
+    const { numPages, pageSize } = options;
+    const layerBytes = numPages * pageSize * dims.kvHeads * dims.headDim * 4;
+    const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+    if (layerBytes > limit) {
+      throw new Error(
+        `KV pool of ${numPages} pages x ${pageSize} tokens needs ${layerBytes} bytes per layer for K (and as much for V), ` +
+          `over this adapter's ${limit}-byte binding limit; lower --kv-cache-memory`,
+      );
+    }
+    try {
+      for (let l = 0; l < dims.numLayers; l++) {
+        const shape = [numPages, pageSize, dims.kvHeads, dims.headDim];
+        this.layers.push({
+          k: gpu.createTensor('f32', shape, `kv pool k ${l}`),
+          v: gpu.createTensor('f32', shape, `kv pool v ${l}`),
+          ...(options.keySums
+            ? { keySums: gpu.createTensor('f32', [numPages, dims.kvHeads, dims.headDim], `plas key sums ${l}`) }
+            : {}),
+        });
+      }
+    } catch (error) {
+      this.destroy();
+      throw error;
+    }
+  }
+
+  destroy(): void {
+    for (const layer of this.layers) {
+      layer.k.buffer.destroy();
+      layer.v.buffer.destroy();
+      layer.keySums?.buffer.destroy();
+    }
+    this.layers.length = 0;
+  }
+}

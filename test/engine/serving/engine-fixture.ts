@@ -1,0 +1,68 @@
+/** A tiny model loaded once per test file, and helpers to run requests through the Engine. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Engine, EngineEvent } from '../../../engine/engine.ts';
+import { type SamplingParams, samplingParams } from '../../../engine/generation/sampling-params.ts';
+import { type LoadedModel, loadModel } from '../../../engine/model/load-model.ts';
+import { writeTinyModel } from '../../fixtures/tiny-model.ts';
+import { testGpu } from '../../helpers/gpu.ts';
+
+export async function tinyEngineModel(): Promise<{ model: LoadedModel; cleanup: () => Promise<void> }> {
+  const gpu = await testGpu();
+  const dir = await mkdtemp(join(tmpdir(), 'plas-engine-'));
+  await writeTinyModel(dir, { architecture: 'llama', dtype: 'f16', seed: 21 });
+  const model = await loadModel(gpu, dir);
+  return {
+    model,
+    cleanup: async () => {
+      model.dispose();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function greedy(maxTokens: number, extra: Partial<SamplingParams> = {}): SamplingParams {
+  return samplingParams({ temperature: 0, maxTokens, ignoreEos: true, ...extra });
+}
+
+/** Distinct prompts of the given lengths (token ids drawn from the ordinary vocabulary). */
+export function prompts(lengths: readonly number[], seed = 1): number[][] {
+  let s = seed;
+  const next = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s;
+  };
+  return lengths.map((n) => Array.from({ length: n }, () => 100 + (next() % 20000)));
+}
+
+export interface Collected {
+  ids: number[];
+  text: string;
+  done: Extract<EngineEvent, { type: 'done' }>;
+  /** Order in which this request's events were seen, across requests (shared counter). */
+  tokenSeq: number[];
+}
+
+let seq = 0;
+
+export async function collect(events: AsyncIterable<EngineEvent>): Promise<Collected> {
+  const ids: number[] = [];
+  const tokenSeq: number[] = [];
+  let text = '';
+  for await (const e of events) {
+    if (e.type === 'token') {
+      ids.push(...e.ids);
+      text += e.text;
+      tokenSeq.push(seq++);
+    } else return { ids, text, done: e, tokenSeq };
+  }
+  throw new Error('the stream ended without a done event');
+}
+
+export async function runAlone(engine: Engine, prompt: number[], params: SamplingParams): Promise<number[]> {
+  return (await collect(engine.generate({ promptTokenIds: prompt, sampling: params }))).ids;
+}
+
+/** KV memory for test engines: plenty for the tiny model (8 KiB a 16-token page), small for SwiftShader's host memory. */
+export const MB32 = 32 * 2 ** 20;
