@@ -1,0 +1,93 @@
+/** Launcher for shaders/plas_block_scores.wgsl: PLAS gate scores of every causal candidate block per query and head. */
+import { expect, expectDistinct, expectTensor, grid } from '../check.ts';
+import type { Step } from '../step.ts';
+import type { Tensor } from '../tensor.ts';
+import { uniformLayout } from '../uniforms.ts';
+
+export const PLAS_BLOCK_SCORES_PARAMS = uniformLayout('plas_block_scores', 'plas_block_scores.wgsl', [
+  ['heads', 'u32'],
+  ['kv_heads', 'u32'],
+  ['group', 'u32'],
+  ['d4', 'u32'],
+  ['page_size', 'u32'],
+  ['block_size', 'u32'],
+  ['ratio', 'u32'],
+  ['max_blocks', 'u32'],
+  ['row_base', 'u32'],
+  ['items', 'u32'],
+  ['block_tiles', 'u32'],
+  ['mean', 'u32'],
+  ['grid_x', 'u32'],
+] as const);
+
+export interface PlasBlockScoresArgs {
+  /** f32 [totalTokens, heads, D] */
+  q: Tensor;
+  /** f32 [numPages, kvHeads, D] */
+  keySums: Tensor;
+  /** u32 [B, 4] (paged-layout.ts) */
+  seqs: Tensor;
+  /** u32 [n] */
+  blockTables: Tensor;
+  /** u32 [I, 4] = (seq, firstQuery, count, 0) */
+  items: Tensor;
+  /** f32 [scoreRows, heads, maxBlocks]: written for the items' queries (row = query row - rowBase). */
+  scores: Tensor;
+  pageSize: number;
+  blockSize: number;
+  rowBase?: number;
+  /** false when Kc is a learned-gate sum (no division by the tokens present). Default true. */
+  mean?: boolean;
+}
+
+/** Blocks per workgroup of the shader (its BK): 8 x 8 threads, each scoring 4 rows x 4 blocks. */
+const BLOCKS_PER_TILE = 32;
+
+export function plasBlockScores(step: Step, a: PlasBlockScoresArgs): void {
+  const kernel = 'plas_block_scores';
+  expectTensor(kernel, 'q', a.q, 'f32', ['totalTokens', 'heads', 'D']);
+  const [, heads, D] = a.q.shape;
+  expect(kernel, D % 4 === 0 && D >= 4 && D <= 256, () => `head dim must be a multiple of 4 in [4, 256], got ${D}`);
+  expectTensor(kernel, 'keySums', a.keySums, 'f32', ['numPages', 'kvHeads', D]);
+  const kvHeads = a.keySums.shape[1];
+  expect(kernel, heads % kvHeads === 0, () => `heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
+  expectTensor(kernel, 'seqs', a.seqs, 'u32', ['B', 4]);
+  expectTensor(kernel, 'blockTables', a.blockTables, 'u32', ['n']);
+  expectTensor(kernel, 'items', a.items, 'u32', ['I', 4]);
+  expectTensor(kernel, 'scores', a.scores, 'f32', ['scoreRows', heads, 'maxBlocks']);
+  expect(
+    kernel,
+    Number.isInteger(a.blockSize) && a.blockSize >= a.pageSize && a.blockSize % a.pageSize === 0,
+    () => `blockSize (${a.blockSize}) must be a multiple of pageSize (${a.pageSize})`,
+  );
+  const rowBase = a.rowBase ?? 0;
+  expect(kernel, Number.isInteger(rowBase) && rowBase >= 0, () => `rowBase must be >= 0, got ${rowBase}`);
+  expectDistinct(kernel, { scores: a.scores, q: a.q });
+  expectDistinct(kernel, { scores: a.scores, keySums: a.keySums });
+  const maxBlocks = a.scores.shape[2];
+  const group = heads / kvHeads;
+  const items = a.items.shape[0];
+  const blockTiles = Math.ceil(maxBlocks / BLOCKS_PER_TILE);
+  const [gx, gy] = grid(items * kvHeads * blockTiles, step.gpu.limits.maxComputeWorkgroupsPerDimension);
+  step.dispatch({
+    kernel,
+    pipeline: step.gpu.pipelines.get({ kernel, file: 'plas_block_scores.wgsl' }),
+    uniforms: PLAS_BLOCK_SCORES_PARAMS.pack({
+      heads,
+      kv_heads: kvHeads,
+      group,
+      d4: D / 4,
+      page_size: a.pageSize,
+      block_size: a.blockSize,
+      ratio: a.blockSize / a.pageSize,
+      max_blocks: maxBlocks,
+      row_base: rowBase,
+      items,
+      block_tiles: blockTiles,
+      mean: a.mean === false ? 0 : 1,
+      grid_x: gx,
+    }),
+    bindings: [a.q, a.keySums, a.seqs, a.blockTables, a.items, a.scores],
+    workgroups: [gx, gy],
+  });
+}

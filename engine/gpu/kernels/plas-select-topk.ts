@@ -1,0 +1,84 @@
+/** Launcher for shaders/plas_select_topk.wgsl: approximate top-k block selection by a binary-searched threshold. */
+import { expect, expectDistinct, expectTensor, grid, nextPowerOfTwo } from '../check.ts';
+import type { Step } from '../step.ts';
+import type { Tensor } from '../tensor.ts';
+import { uniformLayout } from '../uniforms.ts';
+
+export const PLAS_SELECT_TOPK_PARAMS = uniformLayout('plas_select_topk', 'plas_select_topk.wgsl', [
+  ['heads', 'u32'],
+  ['block_size', 'u32'],
+  ['max_blocks', 'u32'],
+  ['words', 'u32'],
+  ['row_base', 'u32'],
+  ['items', 'u32'],
+  ['left', 'u32'],
+  ['right', 'u32'],
+  ['iterations', 'u32'],
+  ['row_groups', 'u32'],
+  ['grid_x', 'u32'],
+] as const);
+
+export interface PlasSelectTopkArgs {
+  /** f32 [scoreRows, heads, maxBlocks] from plasBlockScores. */
+  scores: Tensor;
+  /** u32 [B, 4] */
+  seqs: Tensor;
+  /** u32 [I, 4] = (seq, firstQuery, count, 0): the same items the scores were computed for. */
+  items: Tensor;
+  /** u32 [totalTokens, heads, ceil(maxBlocks / 32)] */
+  selection: Tensor;
+  blockSize: number;
+  left: number;
+  right: number;
+  iterations: number;
+  /** Largest count of an item. */
+  maxItemTokens: number;
+  rowBase?: number;
+}
+
+const WG = 256;
+
+export function plasSelectTopk(step: Step, a: PlasSelectTopkArgs): void {
+  const kernel = 'plas_select_topk';
+  expectTensor(kernel, 'scores', a.scores, 'f32', ['scoreRows', 'heads', 'maxBlocks']);
+  const [, heads, maxBlocks] = a.scores.shape;
+  const words = Math.ceil(maxBlocks / 32);
+  expectTensor(kernel, 'seqs', a.seqs, 'u32', ['B', 4]);
+  expectTensor(kernel, 'items', a.items, 'u32', ['I', 4]);
+  expectTensor(kernel, 'selection', a.selection, 'u32', ['totalTokens', heads, words]);
+  const positive = (name: string, v: number) =>
+    expect(kernel, Number.isInteger(v) && v >= 1, () => `${name} must be a positive integer, got ${v}`);
+  positive('blockSize', a.blockSize);
+  positive('left', a.left);
+  positive('right', a.right);
+  positive('iterations', a.iterations);
+  positive('maxItemTokens', a.maxItemTokens);
+  expect(kernel, a.left <= a.right, () => `left (${a.left}) must be <= right (${a.right})`);
+  const rowBase = a.rowBase ?? 0;
+  expect(kernel, Number.isInteger(rowBase) && rowBase >= 0, () => `rowBase must be >= 0, got ${rowBase}`);
+  expectDistinct(kernel, { selection: a.selection, scores: a.scores });
+  const tpr = Math.min(32, nextPowerOfTwo(words));
+  const rowsPerItem = a.maxItemTokens * heads;
+  const rowGroups = Math.ceil(rowsPerItem / (WG / tpr));
+  const items = a.items.shape[0];
+  const [gx, gy] = grid(items * rowGroups, step.gpu.limits.maxComputeWorkgroupsPerDimension);
+  step.dispatch({
+    kernel,
+    pipeline: step.gpu.pipelines.get({ kernel, file: 'plas_select_topk.wgsl', constants: { TPR: tpr, WG } }),
+    uniforms: PLAS_SELECT_TOPK_PARAMS.pack({
+      heads,
+      block_size: a.blockSize,
+      max_blocks: maxBlocks,
+      words,
+      row_base: rowBase,
+      items,
+      left: a.left,
+      right: a.right,
+      iterations: a.iterations,
+      row_groups: rowGroups,
+      grid_x: gx,
+    }),
+    bindings: [a.scores, a.seqs, a.items, a.selection],
+    workgroups: [gx, gy],
+  });
+}

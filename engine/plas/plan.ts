@@ -1,0 +1,180 @@
+/**
+ * The CPU side of one PLAS step: from the batch's sequences (paged-layout.ts) and the config, the work lists the PLAS
+ * kernels take. Built once per step (and per "all dense" variant for the last layer), shared by every layer.
+ *
+ * Units are what attention visits a block list for: a tile of up to `unionTokens` consecutive new tokens of a
+ * prefilling sequence (the prefill token union), or the one new token of a decoding sequence. Each unit x kv head gets
+ * one sorted list of block ids (plas_union). A unit is dense when its last query sees fewer tokens than the limit of
+ * its side (isDenseBelowLimit): the same rule decides selection and attention, so they cannot disagree.
+ * A sequence with one new token is decoding (decoder top-k range and limit); with more, it is prefilling (encoder).
+ */
+import type { BatchSequence } from '../kv/paged-layout.ts';
+import { isDenseBelowLimit, type PlasConfig } from './config.ts';
+
+/** Columns of a unit: (seq, firstQuery, count, dense). Work items elsewhere are u32 [items, 4] too. */
+export const UNIT_COLUMNS = 4;
+
+export interface PlasPlanOptions {
+  pageSize: number;
+  heads: number;
+  kvHeads: number;
+  /** Tokens of a prefill union tile (the original: 128). */
+  unionTokens?: number;
+  /** Every unit dense (the last layer when config.denseLastLayer). */
+  allDense?: boolean;
+  /** Folded rows (query x head of a GQA group) per prefill attention item: the prefill kernel's BQ. Default 32. */
+  prefillRows?: number;
+}
+
+/** Score/select items of one side: runs of consecutive sparse queries, with the top-k range of that side. */
+export interface ScoreGroup {
+  side: 'encoder' | 'decoder';
+  left: number;
+  right: number;
+  /** u32 [I, 4]: (seq, firstQuery, count, 0). */
+  items: Uint32Array;
+  /** Largest count of an item. */
+  maxItemTokens: number;
+}
+
+export interface PlasPlan {
+  blockSize: number;
+  /** Candidate blocks of the longest row of the step: ceil(max kvLength / blockSize). */
+  maxBlocks: number;
+  /** ceil(maxBlocks / 32): u32 words of a selection row. */
+  words: number;
+  /** u32 [touched pages, 4]: (page, firstSlot, count, blockOffset of slot 0) for plas_key_sums. */
+  keySumItems: Uint32Array;
+  /** u32 [U, 4]: (seq, firstQuery, count, dense 0/1). */
+  units: Uint32Array;
+  /** Per unit: its candidate blocks (those its last query sees). */
+  unitBlocks: number[];
+  /** Units of prefilling sequences: u32 [P, 4] = (unit, firstFoldedRow, 0, 0), one per tile of prefillRows rows. */
+  prefillItems: Uint32Array;
+  /** Units of decoding sequences (one new token), for the split-K decode kernel. */
+  decodeUnits: number[];
+  scoreGroups: ScoreGroup[];
+  /** True when no unit needs a selection (every one is dense). */
+  allDense: boolean;
+}
+
+/** Folded rows per score/select item: two 32-row tiles of plas_block_scores per workgroup, enough rows to select. */
+const SCORE_ROWS = 64;
+
+export function candidateBlocks(position: number, blockSize: number): number {
+  return Math.floor(position / blockSize) + 1;
+}
+
+export function keySumItems(seqs: readonly BatchSequence[], pageSize: number, blockSize: number): Uint32Array {
+  const items: number[] = [];
+  for (const s of seqs) {
+    const start = s.kvLength - s.numQueries;
+    for (let j = Math.floor(start / pageSize); j * pageSize < s.kvLength && s.numQueries > 0; j++) {
+      const page = s.blockTable[j];
+      if (page === undefined) throw new Error(`block table too short for page ${j} (kvLength ${s.kvLength})`);
+      const first = Math.max(start, j * pageSize);
+      const end = Math.min(s.kvLength, (j + 1) * pageSize);
+      items.push(page, first - j * pageSize, end - first, (j * pageSize) % blockSize);
+    }
+  }
+  return Uint32Array.from(items);
+}
+
+export function buildPlasPlan(seqs: readonly BatchSequence[], config: PlasConfig, o: PlasPlanOptions): PlasPlan {
+  const blockSize = config.plas_block_size;
+  const group = o.heads / o.kvHeads;
+  const unionTokens = o.unionTokens ?? 128;
+  const prefillRows = o.prefillRows ?? 32;
+  const units: number[] = [];
+  const unitBlocks: number[] = [];
+  const prefill: number[] = [];
+  const decode: number[] = [];
+  const score = { encoder: [] as number[], decoder: [] as number[] };
+  const maxTokens = { encoder: 0, decoder: 0 };
+  const itemTokens = { encoder: Math.max(1, Math.floor(SCORE_ROWS / group)), decoder: 1 };
+  let maxKv = 1;
+  seqs.forEach((s, seq) => {
+    if (s.numQueries === 0) return;
+    maxKv = Math.max(maxKv, s.kvLength);
+    const side = s.numQueries === 1 ? 'decoder' : 'encoder';
+    const limit = side === 'decoder' ? config.plas_use_decoder_seq_limit : config.plas_use_encoder_seq_limit;
+    const first = s.kvLength - s.numQueries; // position of new token 0
+    for (let q0 = 0; q0 < s.numQueries; q0 += unionTokens) {
+      const count = Math.min(unionTokens, s.numQueries - q0);
+      const visible = first + q0 + count; // the unit's last query sees keys 0 ..< visible
+      const dense = o.allDense === true || isDenseBelowLimit(visible, limit);
+      const unit = units.length / UNIT_COLUMNS;
+      units.push(seq, q0, count, dense ? 1 : 0);
+      unitBlocks.push(candidateBlocks(visible - 1, blockSize));
+      if (side === 'decoder') decode.push(unit);
+      else for (let r = 0; r < count * group; r += prefillRows) prefill.push(unit, r, 0, 0);
+      if (dense) continue;
+      for (let i = 0; i < count; i += itemTokens[side]) {
+        const n = Math.min(itemTokens[side], count - i);
+        score[side].push(seq, q0 + i, n, 0);
+        maxTokens[side] = Math.max(maxTokens[side], n);
+      }
+    }
+  });
+  const maxBlocks = Math.ceil(maxKv / blockSize);
+  const scoreGroups: ScoreGroup[] = (['encoder', 'decoder'] as const)
+    .filter((side) => score[side].length > 0)
+    .map((side) => ({
+      side,
+      left: config[`plas_${side}_top_k_left`],
+      right: config[`plas_${side}_top_k_right`],
+      items: Uint32Array.from(score[side]),
+      maxItemTokens: maxTokens[side],
+    }));
+  return {
+    blockSize,
+    maxBlocks,
+    words: Math.ceil(maxBlocks / 32),
+    keySumItems: keySumItems(seqs, o.pageSize, blockSize),
+    units: Uint32Array.from(units),
+    unitBlocks,
+    prefillItems: Uint32Array.from(prefill),
+    decodeUnits: decode,
+    scoreGroups,
+    allDense: scoreGroups.length === 0,
+  };
+}
+
+export interface DecodeSplitOptions {
+  /** Keys per tile of the decode kernel; splits are sized in tiles. */
+  tile: number;
+  kvHeads: number;
+  headBlocks: number;
+  /** Decoder top-k right: a sparse unit is expected to visit about 2 x (right + 3) blocks (its group's union). */
+  right: number;
+  /** Force this many tiles per split (tests, benchmarks). */
+  tilesPerSplit?: number;
+}
+
+/** Decode: aim for this many split workgroups over the batch, each of >= 2 tiles (as the dense paged decode does). */
+const DECODE_TARGET_WORKGROUPS = 256;
+const DECODE_MIN_TILES_PER_SPLIT = 2;
+
+/**
+ * The split-K work of the decode units: items u32 [splits, 4] = (unit, split, numSplits, 0) and, for
+ * paged_attention_merge.wgsl, merges u32 [units, 4] = (seq, firstSplit, numSplits, 0). The listed block count is only
+ * known on the GPU, so the splits are sized from an estimate and the kernel cuts the real list evenly into numSplits.
+ */
+export function decodeSplits(plan: PlasPlan, o: DecodeSplitOptions): { items: Uint32Array; merges: Uint32Array } {
+  const expectedTiles = plan.decodeUnits.map((u) => {
+    const nb = plan.unitBlocks[u];
+    const blocks = plan.units[u * UNIT_COLUMNS + 3] ? nb : Math.min(nb, 2 * (o.right + 3));
+    return Math.ceil((blocks * plan.blockSize) / o.tile);
+  });
+  const totalTiles = expectedTiles.reduce((a, b) => a + b, 0);
+  const targetSplits = Math.ceil(DECODE_TARGET_WORKGROUPS / (o.kvHeads * o.headBlocks));
+  const perSplit = o.tilesPerSplit ?? Math.max(DECODE_MIN_TILES_PER_SPLIT, Math.ceil(totalTiles / targetSplits));
+  const items: number[] = [];
+  const merges: number[] = [];
+  plan.decodeUnits.forEach((u, i) => {
+    const splits = Math.max(1, Math.ceil(expectedTiles[i] / perSplit));
+    merges.push(plan.units[u * UNIT_COLUMNS], items.length / 4, splits, 0);
+    for (let s = 0; s < splits; s++) items.push(u, s, splits, 0);
+  });
+  return { items: Uint32Array.from(items), merges: Uint32Array.from(merges) };
+}

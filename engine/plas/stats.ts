@@ -1,0 +1,133 @@
+/**
+ * PLAS statistics, per layer and per request: candidate blocks (those the queries could see), selected blocks (those
+ * attention visits: the union lists), density = selected / candidates; and the recall of the approximate top-k against
+ * the exact top-k of the same scores. Counts come back from the GPU with the step's own submit (no extra one), only on
+ * sampled steps (one in `sampleEvery`), because each readback adds a copy and a map to the step.
+ *
+ * Recall of a row (query, head): k = min(left, candidates); the share of the k best-scoring blocks that the row's own
+ * selection kept. A threshold selection keeps exactly the blocks scoring >= mid, so it is a true top-c set: recall < 1
+ * means the search stopped with c < k (it undershot left), never that it kept a worse block over a better one.
+ */
+import type { Step } from '../gpu/step.ts';
+
+export interface BlockCounts {
+  /** Sum over sampled units and kv heads of the blocks their last query could see. */
+  candidateBlocks: number;
+  /** Sum of the blocks attention visited (dense units count all their candidates). */
+  selectedBlocks: number;
+  /** Sampled (unit, kv head) lists. */
+  lists: number;
+  /** Recall numerator and denominator (rows with a selection only). */
+  recallHits: number;
+  recallTotal: number;
+}
+
+export interface BlockSummary extends BlockCounts {
+  /** selected / candidates (1 when everything was dense). */
+  density: number;
+  /** recallHits / recallTotal, or null before a sparse row was sampled. */
+  recall: number | null;
+}
+
+function empty(): BlockCounts {
+  return { candidateBlocks: 0, selectedBlocks: 0, lists: 0, recallHits: 0, recallTotal: 0 };
+}
+
+function summary(c: BlockCounts): BlockSummary {
+  return {
+    ...c,
+    density: c.candidateBlocks ? c.selectedBlocks / c.candidateBlocks : 1,
+    recall: c.recallTotal ? c.recallHits / c.recallTotal : null,
+  };
+}
+
+export interface PlasStatsOptions {
+  /** Sample one step in this many (default 16; 1 = every step). */
+  sampleEvery?: number;
+  /** Also read the scores back and measure recall on sampled steps (default true). */
+  recall?: boolean;
+}
+
+export class PlasStats {
+  readonly sampleEvery: number;
+  readonly recall: boolean;
+  private steps = 0;
+  private readonly decided = new WeakMap<Step, boolean>();
+  private readonly perLayer = new Map<number, BlockCounts>();
+  private readonly perRequest = new Map<string, BlockCounts>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(o: PlasStatsOptions = {}) {
+    this.sampleEvery = o.sampleEvery ?? 16;
+    if (!Number.isInteger(this.sampleEvery) || this.sampleEvery < 1) {
+      throw new RangeError(`sampleEvery (${o.sampleEvery}) must be a positive integer`);
+    }
+    this.recall = o.recall ?? true;
+  }
+
+  /** Whether `step` is sampled: decided at its first layer, the same for every later layer of the step. */
+  samples(step: Step): boolean {
+    let d = this.decided.get(step);
+    if (d === undefined) {
+      d = this.steps++ % this.sampleEvery === 0;
+      this.decided.set(step, d);
+    }
+    return d;
+  }
+
+  private add(layer: number, request: string, f: (c: BlockCounts) => void): void {
+    const l = this.perLayer.get(layer) ?? empty();
+    const r = this.perRequest.get(request) ?? empty();
+    this.perLayer.set(layer, l);
+    this.perRequest.set(request, r);
+    f(l);
+    f(r);
+  }
+
+  recordBlocks(layer: number, request: string, candidates: number, selected: number): void {
+    this.add(layer, request, (c) => {
+      c.candidateBlocks += candidates;
+      c.selectedBlocks += selected;
+      c.lists++;
+    });
+  }
+
+  recordRecall(layer: number, request: string, hits: number, total: number): void {
+    this.add(layer, request, (c) => {
+      c.recallHits += hits;
+      c.recallTotal += total;
+    });
+  }
+
+  layer(index: number): BlockSummary {
+    return summary(this.perLayer.get(index) ?? empty());
+  }
+
+  request(id: string): BlockSummary {
+    return summary(this.perRequest.get(id) ?? empty());
+  }
+
+  layers(): Map<number, BlockSummary> {
+    return new Map([...this.perLayer].sort(([a], [b]) => a - b).map(([k, v]) => [k, summary(v)]));
+  }
+
+  requests(): Map<string, BlockSummary> {
+    return new Map([...this.perRequest].map(([k, v]) => [k, summary(v)]));
+  }
+
+  /** @internal Work that records a sampled step once its readbacks arrive. */
+  track(work: Promise<void>): void {
+    this.pending.add(work);
+    work.finally(() => this.pending.delete(work));
+  }
+
+  /** Resolves when every sampled step submitted so far has been recorded. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+
+  /** Forget a finished request. */
+  dropRequest(id: string): void {
+    this.perRequest.delete(id);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * TypeScript twin of shaders/plas_block_scores.wgsl, in f64: for every query of the items and every head,
+ * s[b] = q . Kc[kvHead, b] over the causal candidate blocks b = 0 ..= floor(position / blockSize), where Kc is the sum
+ * of the block's page key sums, divided by the tokens present in the block (mean pooling) or not (learned gate).
+ * Entries b >= candidates of a row hold NEG_BIG. q: [totalTokens, heads, D]; keySums: [numPages, kvHeads, D];
+ * seqs: u32 [B, 4] and blockTables as paged-layout.ts packs them; items: u32 [I, 4] = (seq, firstQuery, count, 0).
+ * Returns scores [scoreRows, heads, maxBlocks]; query row r lands in score row r - rowBase.
+ */
+import { SEQ_COLUMNS, SEQ_KV_LENGTH, SEQ_NUM_QUERIES, SEQ_QUERY_OFFSET, SEQ_TABLE_OFFSET } from '../kv/paged-layout.ts';
+
+export const NEG_BIG = -3.0e38;
+
+export interface BlockScoreShape {
+  heads: number;
+  kvHeads: number;
+  D: number;
+  pageSize: number;
+  blockSize: number;
+  maxBlocks: number;
+  scoreRows: number;
+  rowBase: number;
+  /** Divide by the tokens present (no learned gate). */
+  mean: boolean;
+}
+
+export function plasBlockScores(
+  q: Float32Array,
+  keySums: Float32Array,
+  seqs: Uint32Array,
+  blockTables: Uint32Array,
+  items: Uint32Array,
+  s: BlockScoreShape,
+): Float32Array {
+  const { heads, kvHeads, D, pageSize, blockSize, maxBlocks } = s;
+  const group = heads / kvHeads;
+  const ratio = blockSize / pageSize;
+  const scores = new Float32Array(s.scoreRows * heads * maxBlocks).fill(Number.NaN);
+  const kc = new Float64Array(D);
+  for (let i = 0; i < items.length / 4; i++) {
+    const [seq, firstQuery, count] = items.subarray(i * 4, i * 4 + 3);
+    const sq = seqs.subarray(seq * SEQ_COLUMNS, (seq + 1) * SEQ_COLUMNS);
+    const kvLength = sq[SEQ_KV_LENGTH];
+    const pages = Math.ceil(kvLength / pageSize);
+    for (let t = firstQuery; t < firstQuery + count; t++) {
+      const pos = kvLength - sq[SEQ_NUM_QUERIES] + t;
+      const nb = Math.floor(pos / blockSize) + 1;
+      const row = sq[SEQ_QUERY_OFFSET] + t;
+      for (let h = 0; h < heads; h++) {
+        const kvh = Math.floor(h / group);
+        const out = ((row - s.rowBase) * heads + h) * maxBlocks;
+        scores.fill(NEG_BIG, out, out + maxBlocks);
+        for (let b = 0; b < nb; b++) {
+          kc.fill(0);
+          for (let j = b * ratio; j < Math.min(pages, (b + 1) * ratio); j++) {
+            const page = blockTables[sq[SEQ_TABLE_OFFSET] + j];
+            for (let d = 0; d < D; d++) kc[d] += keySums[(page * kvHeads + kvh) * D + d];
+          }
+          const present = s.mean ? Math.min(blockSize, kvLength - b * blockSize) : 1;
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += q[(row * heads + h) * D + d] * (kc[d] / present);
+          scores[out + b] = dot;
+        }
+      }
+    }
+  }
+  return scores;
+}
