@@ -2,6 +2,7 @@
  * The engine's configuration: sub-configs for the KV cache and the scheduler, validated once, with errors that print
  * the offending values.
  */
+import { type AttentionBackend, defaultPlasConfig, mergePlasConfig, type PlasConfig } from './plas/config.ts';
 import { type SchedulerConfig, validateSchedulerConfig } from './scheduler/config.ts';
 
 export interface CacheConfig {
@@ -14,14 +15,24 @@ export interface CacheConfig {
   enablePrefixCaching: boolean;
 }
 
+export interface AttentionConfig {
+  backend: AttentionBackend;
+  /** In force when backend is 'plas'; live-tunable with Engine.setPlasConfig. */
+  plas: PlasConfig;
+  /** PLAS statistics (blocks, density, recall) are gathered on one step in this many (default 16; 1 = every step). */
+  statsSampleEvery: number;
+}
+
 export interface EngineConfig {
   cache: CacheConfig;
   scheduler: SchedulerConfig;
+  attention: AttentionConfig;
 }
 
 export interface EngineConfigInput {
   cache?: Partial<CacheConfig>;
   scheduler?: Partial<SchedulerConfig>;
+  attention?: { backend?: AttentionBackend; plas?: Partial<PlasConfig>; statsSampleEvery?: number };
 }
 
 export class EngineConfigError extends Error {
@@ -40,5 +51,15 @@ export function engineConfig(input: EngineConfigInput = {}): EngineConfig {
   if (numPages !== undefined && !(Number.isInteger(numPages) && numPages >= 1)) {
     throw new EngineConfigError(`num_pages (${numPages}) must be an integer >= 1`);
   }
-  return { cache, scheduler: validateSchedulerConfig(input.scheduler) };
+  const blockSize = input.attention?.plas?.plas_block_size ?? 128;
+  const plas = mergePlasConfig(defaultPlasConfig(blockSize), input.attention?.plas ?? {}, pageSize);
+  return {
+    cache,
+    scheduler: validateSchedulerConfig(input.scheduler),
+    attention: {
+      backend: input.attention?.backend ?? 'dense',
+      plas,
+      statsSampleEvery: input.attention?.statsSampleEvery ?? 16,
+    },
+  };
 }

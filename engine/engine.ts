@@ -8,10 +8,16 @@ import { randomSeed, SamplingRng } from './generation/rng.ts';
 import type { SamplingParams } from './generation/sampling-params.ts';
 import { StopStringMatcher } from './generation/stop-strings.ts';
 import type { Gpu } from './gpu/gpu.ts';
+import type { Tensor } from './gpu/tensor.ts';
 import { KVCacheManager } from './kv/kv-cache-manager.ts';
 import type { LoadedModel } from './model/load-model.ts';
+import { mergePlasConfig, type PlasConfig } from './plas/config.ts';
+import { describeGate, loadPlasGateWeights, uploadGateWeights } from './plas/gate-weights.ts';
+import { type BlockSummary, PlasStats } from './plas/stats.ts';
 import { ModelRunner, type RunnerRequest } from './runner/model-runner.ts';
+import { PagedAttentionBackend } from './runner/paged-backend.ts';
 import { PagedKvPool, pageBytes } from './runner/paged-kv-pool.ts';
+import { PlasAttentionBackend } from './runner/plas-backend.ts';
 import type { RequestUpdate } from './scheduler/output.ts';
 import { type FinishReason, Request } from './scheduler/request.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
@@ -51,6 +57,16 @@ export interface EngineStats {
   kv: { numPages: number; pageSize: number; freePages: number; usage: number; tokensThatFit: number };
   prefixCache: { queriedTokens: number; hitTokens: number };
   generatedTokens: number;
+  attention: {
+    backend: 'plas' | 'dense';
+    /** The PLAS config in force (also when dense, so the app can show what switching would use). */
+    plas: PlasConfig;
+    /** Which layers use a learned gate, e.g. "mean pooling on every layer". */
+    gate: string;
+    /** Sampled per-layer and per-request block counts, density and recall (PLAS only). */
+    layers: [number, BlockSummary][];
+    requests: [string, BlockSummary][];
+  };
 }
 
 interface Live extends RunnerRequest {
@@ -73,13 +89,19 @@ export class Engine {
   private loop: Promise<void> | null = null;
   private generatedTokens = 0;
   private closed = false;
+  private plas: PlasConfig;
+  private readonly plasStats: PlasStats;
 
   private constructor(
     readonly gpu: Gpu,
     readonly model: LoadedModel,
     readonly config: EngineConfig,
     private readonly pool: PagedKvPool,
+    private readonly gates: (Tensor | undefined)[],
+    private readonly gateDescription: string,
   ) {
+    this.plas = config.attention.plas;
+    this.plasStats = new PlasStats({ sampleEvery: config.attention.statsSampleEvery });
     this.kv = new KVCacheManager({
       numPages: pool.options.numPages,
       pageSize: pool.options.pageSize,
@@ -87,10 +109,16 @@ export class Engine {
       hashSalt: model.dir,
     });
     this.scheduler = new Scheduler(config.scheduler, this.kv);
-    this.runner = new ModelRunner(gpu, model, pool);
+    const pageSize = pool.options.pageSize;
+    this.runner = new ModelRunner(gpu, model, pool, (_step, upload, host, requestIds) => {
+      const batch = { seqs: upload.seqs, blockTables: upload.blockTables, host, pageSize, requestIds };
+      if (config.attention.backend === 'dense') return new PagedAttentionBackend(pool.layers, batch, upload.slots);
+      // The config is read once per step: a live update applies from the next step on.
+      return new PlasAttentionBackend(pool.layers, batch, upload.slots, this.plas, this.gates, this.plasStats);
+    });
   }
 
-  static create(gpu: Gpu, model: LoadedModel, input: EngineConfigInput = {}): Engine {
+  static async create(gpu: Gpu, model: LoadedModel, input: EngineConfigInput = {}): Promise<Engine> {
     const config = engineConfig(input);
     const { pageSize } = config.cache;
     const perPage = pageBytes(model.dims, pageSize);
@@ -108,7 +136,32 @@ export class Engine {
         `num_pages (${numPages}) exceeds the ${maxPages} pages one binding of ${limit} bytes holds`,
       );
     }
-    return new Engine(gpu, model, config, new PagedKvPool(gpu, model.dims, { numPages, pageSize }));
+    const plasOn = config.attention.backend === 'plas';
+    const shape = {
+      numLayers: model.dims.numLayers,
+      kvHeads: model.dims.kvHeads,
+      headDim: model.dims.headDim,
+      blockSize: config.attention.plas.plas_block_size,
+    };
+    const gateWeights = plasOn ? await loadPlasGateWeights(model.dir, shape) : null;
+    const gates = gateWeights ? uploadGateWeights(gpu, gateWeights, shape) : [];
+    const pool = new PagedKvPool(gpu, model.dims, { numPages, pageSize, keySums: plasOn });
+    const gate = gateWeights ? describeGate(gateWeights) : 'not loaded (dense attention)';
+    return new Engine(gpu, model, config, pool, gates, gate);
+  }
+
+  /** The PLAS config in force. */
+  get plasConfig(): PlasConfig {
+    return this.plas;
+  }
+
+  /**
+   * Change PLAS ranges and limits while requests run: validated as a whole (nothing changes when it throws), in force
+   * from the next scheduled step, no reload. The block size is fixed at load.
+   */
+  setPlasConfig(partial: Partial<PlasConfig>): PlasConfig {
+    this.plas = mergePlasConfig(this.plas, partial, this.pool.options.pageSize);
+    return this.plas;
   }
 
   /** Stream the generation of one request. Aborting `signal` ends it at the next step and frees its pages. */
@@ -245,6 +298,13 @@ export class Engine {
       },
       prefixCache: { queriedTokens: kv.prefixCacheQueries, hitTokens: kv.prefixCacheHits },
       generatedTokens: this.generatedTokens,
+      attention: {
+        backend: this.config.attention.backend,
+        plas: this.plas,
+        gate: this.gateDescription,
+        layers: [...this.plasStats.layers()],
+        requests: [...this.plasStats.requests()],
+      },
     };
   }
 
@@ -253,5 +313,6 @@ export class Engine {
     this.closed = true;
     await this.loop;
     this.pool.destroy();
+    for (const g of this.gates) g?.buffer.destroy();
   }
 }

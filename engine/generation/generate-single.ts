@@ -50,10 +50,15 @@ export async function* generateSingle(
 ): AsyncGenerator<GenerationEvent> {
   const d = model.dims;
   if (prompt.length === 0) throw new Error('the prompt is empty: at least one token is needed');
-  const maxContext = Math.min(model.config.maxPositionEmbeddings, model.config.slidingWindow ?? Number.POSITIVE_INFINITY);
+  const maxContext = Math.min(
+    model.config.maxPositionEmbeddings,
+    model.config.slidingWindow ?? Number.POSITIVE_INFINITY,
+  );
   const capacity = Math.min(options.contextLength ?? prompt.length + params.maxTokens, maxContext);
   if (prompt.length >= capacity) {
-    throw new Error(`the prompt has ${prompt.length} tokens; the context holds ${capacity} (model maximum ${maxContext})`);
+    throw new Error(
+      `the prompt has ${prompt.length} tokens; the context holds ${capacity} (model maximum ${maxContext})`,
+    );
   }
   const kv = new ContiguousKvCache(gpu, d, capacity);
   const rng = new SamplingRng(params.seed ?? randomSeed());
@@ -133,11 +138,16 @@ async function step(
   if (usesPenalties(params)) {
     const entries = penaltyEntries(0, prompt, output);
     const tEntries = s.scratch('u32', [entries.length, 3], 'penalty entries');
-    gpu.writeBytes(tEntries, new Uint8Array(Uint32Array.from(entries.flatMap((e) => [e.row, e.token, e.outputCount])).buffer));
+    gpu.writeBytes(
+      tEntries,
+      new Uint8Array(Uint32Array.from(entries.flatMap((e) => [e.row, e.token, e.outputCount])).buffer),
+    );
     const tPenalties = s.scratch('f32', [1, 3], 'penalties');
     gpu.writeBytes(
       tPenalties,
-      new Uint8Array(Float32Array.from([params.repetitionPenalty, params.presencePenalty, params.frequencyPenalty]).buffer),
+      new Uint8Array(
+        Float32Array.from([params.repetitionPenalty, params.presencePenalty, params.frequencyPenalty]).buffer,
+      ),
     );
     applyPenalties(s, { logits, entries: tEntries, penalties: tPenalties });
   }

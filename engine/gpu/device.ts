@@ -75,7 +75,9 @@ function dawnToggles(options: DeviceOptions): string[] {
   // timestamp_quantization: keep benchmark timestamps exact. use_vulkan_zero_initialize_workgroup_memory_extension:
   // with it, SwiftShader zero-fills workgroup memory with fully unrolled code, so shaders with tiles in workgroup memory
   // took 7-25 s to compile and ran ~2x slower; without it Dawn zero-fills with a loop in the shader (same semantics).
-  const toggles = ['disable-dawn-features=timestamp_quantization,use_vulkan_zero_initialize_workgroup_memory_extension'];
+  const toggles = [
+    'disable-dawn-features=timestamp_quantization,use_vulkan_zero_initialize_workgroup_memory_extension',
+  ];
   if (enable.length) toggles.push(`enable-dawn-features=${enable.join(',')}`);
   return toggles;
 }

@@ -35,7 +35,12 @@ export interface StepUpload {
 }
 
 /** Makes the attention backend for one step (dense paged by default; PLAS plugs in here). */
-export type BackendFactory = (step: Step, upload: StepUpload, host: readonly BatchSequence[]) => AttentionBackend;
+export type BackendFactory = (
+  step: Step,
+  upload: StepUpload,
+  host: readonly BatchSequence[],
+  requestIds: readonly string[],
+) => AttentionBackend;
 
 function writeU32(gpu: Gpu, step: Step, values: ArrayLike<number>, shape: number[], label: string): Tensor {
   const t = step.scratch('u32', shape, label);
@@ -89,7 +94,12 @@ export class ModelRunner {
       blockTables: writeU32(gpu, step, packed.blockTables, [packed.blockTables.length], 'block tables'),
       slots: writeU32(gpu, step, slotMapping(host, this.pool.options.pageSize), [T], 'slot mapping'),
     };
-    const backend = this.makeBackend(step, upload, host);
+    const backend = this.makeBackend(
+      step,
+      upload,
+      host,
+      output.scheduled.map((s) => s.requestId),
+    );
     const d = this.model.dims;
     if (samplers.length === 0) {
       // Only prefill chunks that do not reach the end of their prompts: K/V is all this step produces.

@@ -25,7 +25,7 @@ describe('continuous batching', () => {
 
   it('a request alone gives the same tokens through the paged engine as through the contiguous path', async () => {
     const gpu = await testGpu();
-    const engine = Engine.create(gpu, model, { cache: { pageSize: 16, memoryBytes: MB32 } });
+    const engine = await Engine.create(gpu, model, { cache: { pageSize: 16, memoryBytes: MB32 } });
     const [prompt] = prompts([45], 7);
     const paged = await runAlone(engine, prompt, greedy(MAX_TOKENS));
     const contiguous: number[] = [];
@@ -38,7 +38,7 @@ describe('continuous batching', () => {
 
   it('16 concurrent greedy requests of different lengths produce exactly the tokens each produces alone', async () => {
     const gpu = await testGpu();
-    const engine = Engine.create(gpu, model, {
+    const engine = await Engine.create(gpu, model, {
       cache: { pageSize: 16, memoryBytes: MB32 },
       scheduler: { maxNumBatchedTokens: 256, maxNumSeqs: 16 },
     });
@@ -64,11 +64,11 @@ describe('continuous batching', () => {
       cache: { pageSize: 8, numPages: 30, enablePrefixCaching: false },
       scheduler: { maxNumBatchedTokens: 128, maxNumSeqs: 16 },
     };
-    const reference = Engine.create(gpu, model, small);
+    const reference = await Engine.create(gpu, model, small);
     const expected: number[][] = [];
     for (const p of ps) expected.push(await runAlone(reference, p, greedy(24)));
     await reference.close();
-    const engine = Engine.create(gpu, model, small);
+    const engine = await Engine.create(gpu, model, small);
     const freeBefore = engine.stats().kv.freePages;
     const together = await Promise.all(
       ps.map((p) => collect(engine.generate({ promptTokenIds: p, sampling: greedy(24) }))),
@@ -81,7 +81,7 @@ describe('continuous batching', () => {
 
   it('aborts mid-generation free their pages at once; the others finish', async () => {
     const gpu = await testGpu();
-    const engine = Engine.create(gpu, model, {
+    const engine = await Engine.create(gpu, model, {
       cache: { pageSize: 16, memoryBytes: MB32, enablePrefixCaching: false },
     });
     const freeBefore = engine.stats().kv.freePages;

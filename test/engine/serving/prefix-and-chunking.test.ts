@@ -15,7 +15,7 @@ after(() => cleanup());
 
 it('of two requests sharing a 1,000-token prefix, the second computes under 10% of the first prefill', async () => {
   const gpu = await testGpu();
-  const engine = Engine.create(gpu, model, {
+  const engine = await Engine.create(gpu, model, {
     cache: { pageSize: 16, memoryBytes: MB32 },
     scheduler: { maxNumBatchedTokens: 512 },
   });
@@ -30,7 +30,9 @@ it('of two requests sharing a 1,000-token prefix, the second computes under 10% 
     `second computed ${secondComputed} of ${second.done.usage.promptTokens}`,
   );
   // The cached pages give the same tokens as computing them.
-  const fresh = Engine.create(gpu, model, { cache: { pageSize: 16, memoryBytes: MB32, enablePrefixCaching: false } });
+  const fresh = await Engine.create(gpu, model, {
+    cache: { pageSize: 16, memoryBytes: MB32, enablePrefixCaching: false },
+  });
   assert.deepEqual(second.ids, await runAlone(fresh, [...prefix, ...tailB], greedy(4)));
   await fresh.close();
   await engine.close();
@@ -38,7 +40,7 @@ it('of two requests sharing a 1,000-token prefix, the second computes under 10% 
 
 it('a prompt longer than max_num_batched_tokens completes, and other requests keep decoding between its chunks', async () => {
   const gpu = await testGpu();
-  const engine = Engine.create(gpu, model, {
+  const engine = await Engine.create(gpu, model, {
     cache: { pageSize: 16, memoryBytes: MB32 },
     scheduler: { maxNumBatchedTokens: 64, maxNumSeqs: 8 },
   });
@@ -55,7 +57,7 @@ it('a prompt longer than max_num_batched_tokens completes, and other requests ke
     beforeLongFirstToken >= 8,
     `short request produced ${beforeLongFirstToken} tokens while the long one prefilled`,
   );
-  const alone = Engine.create(gpu, model, {
+  const alone = await Engine.create(gpu, model, {
     cache: { pageSize: 16, memoryBytes: MB32 },
     scheduler: { maxNumBatchedTokens: 2048 },
   });
