@@ -51,7 +51,7 @@ export async function benchServe(
   const rows: ServeBenchRow[] = [];
   let seed = 1;
   for (const c of options.concurrency) {
-    const engine = Engine.create(gpu, model, options.engine);
+    const engine = await Engine.create(gpu, model, options.engine);
     try {
       // Warm up pipelines and pools with one short request, outside the measurement.
       for await (const _ of engine.generate({

@@ -2,8 +2,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { adapterName } from '../../../engine/gpu/device.ts';
 import { loadModel } from '../../../engine/model/load-model.ts';
+import { defaultPlasConfig, mergePlasConfig } from '../../../engine/plas/config.ts';
+import { attentionTableHeader, attentionTableRow, benchAttention } from '../bench/attention-bench.ts';
 import { benchKernels, kernelTableHeader, kernelTableRow } from '../bench/kernels-bench.ts';
 import { benchServe, serveTableHeader, serveTableRow } from '../bench/serve-bench.ts';
+import { type AttentionFlags, addAttentionFlags, attentionInput } from './attention-flags.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
 
 function positiveInt(value: string): number {
@@ -67,25 +70,28 @@ export function benchCommand(): Command {
       .option('--max-num-batched-tokens <n>', 'token budget per step', positiveInt)
       .option('--max-num-seqs <n>', 'sequences per step', positiveInt)
       .option('--json', 'print one JSON document instead of a table'),
-  ).action(
+  );
+  addAttentionFlags(bench.commands.find((c) => c.name() === 'serve')!).action(
     async (
-      flags: GpuFlags & {
-        model: string;
-        concurrency: number[];
-        promptTokens: number;
-        maxTokens: number;
-        kvCacheMemory?: number;
-        pageSize: number;
-        maxNumBatchedTokens?: number;
-        maxNumSeqs?: number;
-        json?: boolean;
-      },
+      flags: GpuFlags &
+        AttentionFlags & {
+          model: string;
+          concurrency: number[];
+          promptTokens: number;
+          maxTokens: number;
+          kvCacheMemory?: number;
+          pageSize: number;
+          maxNumBatchedTokens?: number;
+          maxNumSeqs?: number;
+          json?: boolean;
+        },
     ) => {
       const gpu = await openGpu(flags, flags.json ? () => {} : undefined);
       const model = await loadModel(gpu, flags.model);
       try {
         const maxSeqs = flags.maxNumSeqs ?? Math.max(...flags.concurrency);
         const engine = {
+          attention: attentionInput(flags),
           cache: {
             pageSize: flags.pageSize,
             ...(flags.kvCacheMemory ? { memoryBytes: flags.kvCacheMemory * 2 ** 20 } : {}),
@@ -110,6 +116,78 @@ export function benchCommand(): Command {
         if (flags.json) console.log(JSON.stringify({ adapter: gpu.adapter, model: flags.model, rows }, null, 2));
       } finally {
         model.dispose();
+        gpu.destroy();
+      }
+    },
+  );
+  addAttentionFlags(
+    addGpuFlags(
+      bench
+        .command('attention')
+        .description('dense and PLAS attention over a paged cache of synthetic keys: time, ratio, density, ideal ratio')
+        .option(
+          '--context <list>',
+          'comma-separated context lengths',
+          (v: string) => v.split(',').map((x) => positiveInt(x.trim())),
+          [4096, 16384, 65536, 131072],
+        )
+        .option('--mode <mode>', 'decode (one new token) or prefill (a chunk of new tokens)', 'decode')
+        .option('--heads <q:kv>', 'query and KV heads', '32:8')
+        .option('--head-dim <n>', 'head dimension', positiveInt, 128)
+        .option('--prefill-tokens <n>', 'new tokens per prefill call', positiveInt, 128)
+        .option('--page-size <n>', 'tokens per KV page', positiveInt, 64)
+        .option('--repeats <n>', 'timed calls per case (median reported)', positiveInt, 3)
+        .option('--json', 'print one JSON document instead of a table'),
+    ),
+  ).action(
+    async (
+      flags: GpuFlags &
+        AttentionFlags & {
+          context: number[];
+          mode: string;
+          heads: string;
+          headDim: number;
+          prefillTokens: number;
+          pageSize: number;
+          repeats: number;
+          json?: boolean;
+        },
+    ) => {
+      if (flags.mode !== 'decode' && flags.mode !== 'prefill')
+        throw new InvalidArgumentError(`--mode must be decode or prefill, got "${flags.mode}"`);
+      const m = /^(\d+):(\d+)$/.exec(flags.heads);
+      if (!m || Number(m[1]) % Number(m[2]) !== 0)
+        throw new InvalidArgumentError(`--heads must be Q:KV with KV dividing Q, got "${flags.heads}"`);
+      const partial = attentionInput(flags).plas;
+      const plas = mergePlasConfig(defaultPlasConfig(partial.plas_block_size ?? 128), partial, flags.pageSize);
+      const gpu = await openGpu(flags, flags.json ? () => {} : undefined);
+      try {
+        if (!flags.json) {
+          console.log(
+            `Adapter: ${adapterName(gpu.adapter)}; heads ${flags.heads}, head_dim ${flags.headDim}, page ${flags.pageSize}, block ${plas.plas_block_size}, ` +
+              `${flags.mode} top-k [${flags.mode === 'decode' ? `${plas.plas_decoder_top_k_left}, ${plas.plas_decoder_top_k_right}` : `${plas.plas_encoder_top_k_left}, ${plas.plas_encoder_top_k_right}`}]`,
+          );
+          console.log(attentionTableHeader());
+        }
+        const rows = await benchAttention(
+          gpu,
+          {
+            contexts: flags.context,
+            mode: flags.mode,
+            heads: Number(m[1]),
+            kvHeads: Number(m[2]),
+            headDim: flags.headDim,
+            prefillTokens: flags.prefillTokens,
+            pageSize: flags.pageSize,
+            repeats: flags.repeats,
+            plas,
+          },
+          (row) => {
+            if (!flags.json) console.log(attentionTableRow(row));
+          },
+        );
+        if (flags.json) console.log(JSON.stringify({ adapter: gpu.adapter, plas, rows }, null, 2));
+      } finally {
         gpu.destroy();
       }
     },

@@ -1,9 +1,10 @@
 /** `plas generate`: load a model folder and stream a completion for a prompt or a chat message. */
 import { Command, InvalidArgumentError } from 'commander';
-import { generateSingle } from '../../../engine/generation/generate-single.ts';
+import { Engine } from '../../../engine/engine.ts';
 import { samplingParams } from '../../../engine/generation/sampling-params.ts';
 import { adapterName } from '../../../engine/gpu/device.ts';
 import { loadModel } from '../../../engine/model/load-model.ts';
+import { type AttentionFlags, addAttentionFlags, attentionInput } from './attention-flags.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
 
 const num = (name: string) => (value: string) => {
@@ -13,7 +14,7 @@ const num = (name: string) => (value: string) => {
   return n;
 };
 
-interface GenerateFlags extends GpuFlags {
+interface GenerateFlags extends GpuFlags, AttentionFlags {
   model: string;
   prompt?: string;
   chat?: string;
@@ -30,22 +31,24 @@ interface GenerateFlags extends GpuFlags {
 }
 
 export function generateCommand(): Command {
-  return addGpuFlags(
-    new Command('generate')
-      .description('generate text from a prompt (--prompt) or a chat message (--chat) with a model folder')
-      .requiredOption('--model <dir>', 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)')
-      .option('--prompt <text>', 'raw text to continue')
-      .option('--chat <text>', "a user message, formatted with the model's chat template")
-      .option('--system <text>', 'a system message (with --chat)')
-      .option('--max-tokens <n>', 'tokens to generate at most', num('--max-tokens'), 128)
-      .option('--temperature <t>', '0 = greedy', num('--temperature'), 0)
-      .option('--top-k <k>', '0 = off', num('--top-k'), 0)
-      .option('--top-p <p>', '1 = off', num('--top-p'), 1)
-      .option('--min-p <p>', '0 = off', num('--min-p'), 0)
-      .option('--repetition-penalty <r>', '1 = off', num('--repetition-penalty'), 1)
-      .option('--seed <s>', 'makes sampling reproducible', num('--seed'))
-      .option('--stop <strings...>', 'stop when the text contains one of these', [])
-      .option('--json', 'print one JSON document: tokens, text, timings, adapter'),
+  return addAttentionFlags(
+    addGpuFlags(
+      new Command('generate')
+        .description('generate text from a prompt (--prompt) or a chat message (--chat) with a model folder')
+        .requiredOption('--model <dir>', 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)')
+        .option('--prompt <text>', 'raw text to continue')
+        .option('--chat <text>', "a user message, formatted with the model's chat template")
+        .option('--system <text>', 'a system message (with --chat)')
+        .option('--max-tokens <n>', 'tokens to generate at most', num('--max-tokens'), 128)
+        .option('--temperature <t>', '0 = greedy', num('--temperature'), 0)
+        .option('--top-k <k>', '0 = off', num('--top-k'), 0)
+        .option('--top-p <p>', '1 = off', num('--top-p'), 1)
+        .option('--min-p <p>', '0 = off', num('--min-p'), 0)
+        .option('--repetition-penalty <r>', '1 = off', num('--repetition-penalty'), 1)
+        .option('--seed <s>', 'makes sampling reproducible', num('--seed'))
+        .option('--stop <strings...>', 'stop when the text contains one of these', [])
+        .option('--json', 'print one JSON document: tokens, text, timings, adapter'),
+    ),
   ).action(async (flags: GenerateFlags) => {
     if (!flags.prompt === !flags.chat) throw new InvalidArgumentError('give exactly one of --prompt or --chat');
     const params = samplingParams({
@@ -58,10 +61,18 @@ export function generateCommand(): Command {
       stop: flags.stop,
       ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
     });
+    const attention = attentionInput(flags);
     const log = flags.json ? () => {} : (m: string) => console.error(m);
     const gpu = await openGpu(flags, log);
     const model = await loadModel(gpu, flags.model);
+    let engine: Engine | null = null;
     try {
+      engine = await Engine.create(gpu, model, {
+        attention,
+        cache: { memoryBytes: 256 * 2 ** 20 },
+        scheduler: { maxNumSeqs: 1 },
+      });
+      if (attention.backend === 'plas') log(`PLAS attention: ${engine.stats().attention.gate}`);
       log(`Loaded ${model.config.architecture} from ${flags.model} in ${(model.loadMs / 1000).toFixed(2)} s`);
       const text = flags.chat
         ? model.tokenizer.applyChatTemplate(
@@ -76,9 +87,9 @@ export function generateCommand(): Command {
       const prompt = model.tokenizer.encode(text, { addSpecialTokens: !flags.chat });
       const tokens: number[] = [];
       let out = '';
-      for await (const event of generateSingle(gpu, model, prompt, params)) {
+      for await (const event of engine.generate({ promptTokenIds: prompt, sampling: params })) {
         if (event.type === 'token') {
-          if (event.id >= 0) tokens.push(event.id);
+          tokens.push(...event.ids);
           out += event.text;
           if (!flags.json) process.stdout.write(event.text);
         } else if (flags.json) {
@@ -93,7 +104,15 @@ export function generateCommand(): Command {
                 text: out,
                 finishReason: event.finishReason,
                 usage: event.usage,
-                timings: { loadMs: model.loadMs, ...event.timings },
+                timings: {
+                  loadMs: model.loadMs,
+                  timeToFirstTokenMs: event.timings.timeToFirstTokenMs,
+                  prefillTokensPerSecond: prompt.length / (event.timings.timeToFirstTokenMs / 1000),
+                  decodeTokensPerSecond:
+                    event.timings.timePerOutputTokenMs > 0 ? 1000 / event.timings.timePerOutputTokenMs : 0,
+                  totalMs: event.timings.totalMs,
+                },
+                attention: attention.backend,
               },
               null,
               2,
@@ -101,13 +120,15 @@ export function generateCommand(): Command {
           );
         } else {
           const t = event.timings;
+          const decode = t.timePerOutputTokenMs > 0 ? 1000 / t.timePerOutputTokenMs : 0;
           console.error(
-            `\n[${event.finishReason}] ${event.usage.promptTokens} prompt tokens at ${t.prefillTokensPerSecond.toFixed(1)} tok/s, ` +
-              `${event.usage.completionTokens} generated at ${t.decodeTokensPerSecond.toFixed(1)} tok/s`,
+            `\n[${event.finishReason}] ${event.usage.promptTokens} prompt tokens, first token after ${t.timeToFirstTokenMs.toFixed(0)} ms; ` +
+              `${event.usage.completionTokens} generated at ${decode.toFixed(1)} tok/s`,
           );
         }
       }
     } finally {
+      await engine?.close();
       model.dispose();
       gpu.destroy();
     }
