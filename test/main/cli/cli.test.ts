@@ -90,4 +90,24 @@ it('generate names a bad flag and a bad folder clearly', async () => {
     plas('generate', '--model', join(dir, 'nope'), '--prompt', 'x', '--software'),
     /config\.json not found/,
   );
+  const model = join(dir, 'qwen3');
+  await assert.rejects(
+    plas(
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      'x',
+      '--attention-backend',
+      'plas',
+      '--plas-attention-config',
+      '{"plas_encoder_top_k_left": 70}',
+      '--software',
+    ),
+    /plas_encoder_top_k_left \(70\) must be <= plas_encoder_top_k_right \(60\)/,
+  );
+  await assert.rejects(
+    plas('generate', '--model', model, '--prompt', 'x', '--attention-backend', 'sparse', '--software'),
+    /--attention-backend \("sparse"\) must be plas or dense/,
+  );
 });
