@@ -9,7 +9,8 @@ import {
   f32ToBf16Bits,
   f32ToF16Bits,
 } from '../../../engine/gpu/dtype.ts';
-import { GpuKernelError, KernelArgumentError } from '../../../engine/gpu/errors.ts';
+import { GpuDeviceLostError, GpuKernelError, KernelArgumentError } from '../../../engine/gpu/errors.ts';
+import { Gpu } from '../../../engine/gpu/gpu.ts';
 import { testGpu } from '../../helpers/gpu.ts';
 
 describe('dtype conversions', () => {
@@ -103,5 +104,15 @@ describe('GPU errors name the kernel', () => {
     await step.submit();
     assert.equal(gpu.features.timestampQuery, true, 'SwiftShader offers timestamp-query');
     assert.ok(step.gpuTimeMs !== undefined && step.gpuTimeMs >= 0, `gpuTimeMs = ${step.gpuTimeMs}`);
+  });
+
+  it('a lost device surfaces as GpuDeviceLostError at the next step, never as wrong numbers', async () => {
+    const gpu = await Gpu.create({ software: true });
+    gpu.device.destroy();
+    await gpu.device.lost;
+    assert.throws(
+      () => gpu.step('after loss'),
+      (e: Error) => e instanceof GpuDeviceLostError && /destroyed/.test(e.message),
+    );
   });
 });
