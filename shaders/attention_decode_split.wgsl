@@ -14,6 +14,7 @@
 //   tile_first_key() maps a tile to its first position (a paged cache or a block-sparse selection replaces it). Per
 //   tile: load K into workgroup memory, score every (head, key) pair, then each owner thread updates its head's
 //   running max and sum and accumulates P V, reading V straight from the cache (each element once per head).
+//   The tile itself is lib/attention_decode_tile.wgsl.
 
 struct Params {
   heads: u32,
@@ -26,14 +27,6 @@ struct Params {
   scale_log2: f32,
 }
 
-override D4: u32 = 16u; // head_dim / 4
-override HB: u32 = 8u; // query heads per workgroup
-override TILE: u32 = 32u; // key positions per tile
-override WG: u32 = 128u; // threads, >= HB * D4
-override KS: u32 = D4 + 1u; // row stride of k_tile, padded so rows start in different banks
-
-const NEG_BIG: f32 = -3.0e38;
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
@@ -41,13 +34,14 @@ const NEG_BIG: f32 = -3.0e38;
 @group(0) @binding(4) var<storage, read_write> partial_acc: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> partial_ml: array<vec2<f32>>;
 
-var<workgroup> q_block: array<vec4<f32>, HB * D4>; // [HB, D4], pre-scaled
-var<workgroup> k_tile: array<vec4<f32>, TILE * KS>; // [TILE, KS]
-var<workgroup> scores: array<f32, HB * TILE>; // [HB, TILE], base-2 logits
-
 // First key position of KV tile `tile`. Contiguous cache: tiles are consecutive runs of TILE positions.
 fn tile_first_key(tile: u32) -> u32 {
   return tile * TILE;
+}
+
+// Column c of the V row of key j of the tile starting at key0: contiguous, so the row is the position.
+fn tile_value(key0: u32, j: u32, kvh: u32, c: u32) -> vec4<f32> {
+  return v[((key0 + j) * p.kv_heads + kvh) * D4 + c];
 }
 
 @compute @workgroup_size(WG)
@@ -56,19 +50,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let head0 = kvh * p.group + (wg.x % p.head_blocks) * HB; // first query head of the block
   let block_heads = min(HB, (kvh + 1u) * p.group - head0);
   let split = wg.y;
-
-  for (var i = tid; i < HB * D4; i += WG) {
-    var value = vec4<f32>(0.0);
-    if (i / D4 < block_heads) { value = q[head0 * D4 + i] * p.scale_log2; }
-    q_block[i] = value;
-  }
+  load_q_block(tid, head0 * D4, block_heads);
 
   let g = tid / D4;
   let c = tid % D4;
   let owner = g < block_heads;
-  var m = NEG_BIG; // running max of head g's logits
-  var l = 0.0; // running sum of exp2(logit - m)
-  var acc = vec4<f32>(0.0); // column c of head g, unnormalised
+  var s = head_state();
 
   let num_tiles = (p.kv_length + TILE - 1u) / TILE;
   let tile_begin = min(split * p.tiles_per_split, num_tiles);
@@ -83,37 +70,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       if (j < n) { kj = k[((key0 + j) * p.kv_heads + kvh) * D4 + i % D4]; }
       k_tile[j * KS + i % D4] = kj;
     }
-    workgroupBarrier();
-
-    for (var i = tid; i < HB * TILE; i += WG) {
-      let hg = i / TILE;
-      let j = i % TILE;
-      var dot4 = vec4<f32>(0.0);
-      for (var d = 0u; d < D4; d++) { dot4 = fma(q_block[hg * D4 + d], k_tile[j * KS + d], dot4); }
-      scores[i] = dot4.x + dot4.y + dot4.z + dot4.w;
-    }
-    workgroupBarrier();
-
-    if (owner) {
-      var tile_max = NEG_BIG;
-      for (var j = 0u; j < n; j++) { tile_max = max(tile_max, scores[g * TILE + j]); }
-      let m_new = max(m, tile_max);
-      let alpha = exp2(m - m_new); // rescales what was summed against the old max
-      l *= alpha;
-      acc *= alpha;
-      for (var j = 0u; j < n; j++) {
-        let pj = exp2(scores[g * TILE + j] - m_new);
-        l += pj;
-        acc = fma(vec4<f32>(pj), v[((key0 + j) * p.kv_heads + kvh) * D4 + c], acc);
-      }
-      m = m_new;
-    }
-    workgroupBarrier(); // the next tile overwrites k_tile and scores
+    attend_tile(&s, tid, owner, block_heads, n, key0, kvh);
   }
 
-  if (owner) {
-    let slot = (head0 + g) * p.splits + split;
-    partial_acc[slot * D4 + c] = acc;
-    if (c == 0u) { partial_ml[slot] = vec2<f32>(m, l); }
-  }
+  if (owner) { write_partial(&s, (head0 + g) * p.splits + split, c); }
 }

@@ -3,7 +3,7 @@
 // Bindings: 0 p: Params (uniform); 1 x: f32 [M, K]; 2 weights: [N, K] in the dtype of the lib prepended
 //   (weights_f32/f16/bf16.wgsl; 16-bit packed two per u32); 3 out: f32 [M, N];
 //   entry main_bias only: 4 bias: [N] in p.bias_dtype (0 f32, 1 f16, 2 bf16; 16-bit packed two per u32; a
-//   uniform rather than an override, so the bias dtype does not multiply the pipelines).
+//   uniform rather than an override, so the bias dtype does not multiply the pipelines; read by lib/bias.wgsl).
 // Workgroup: 8 x 8 = 64 threads computing a 64 x 64 output tile, each thread an 8 x 8 block: rows 4 ty + i and
 //   32 + 4 ty + i, columns 4 tx + j and 32 + 4 tx + j (i, j < 4). 64 threads rather than 256 because barriers cost
 //   per thread on SwiftShader (4x fewer fibers to switch), and 64 outputs per thread give 4 FMAs per workgroup-memory
@@ -37,14 +37,6 @@ override TILE_VEC4S: u32 = BK * 16u;
 // [BK][16] vec4s: xs[k * 16 + i] holds x rows 4i .. 4i + 3 of the tile at depth k; ws likewise for weight rows.
 var<workgroup> xs: array<vec4<f32>, TILE_VEC4S>;
 var<workgroup> ws: array<vec4<f32>, TILE_VEC4S>;
-
-fn bias_value(i: u32) -> f32 {
-  if (p.bias_dtype == 0u) { return bitcast<f32>(bias[i]); }
-  let word = bias[i >> 1u];
-  let bits = select(word & 0xffffu, word >> 16u, (i & 1u) == 1u);
-  if (p.bias_dtype == 1u) { return unpack2x16float(bits).x; }
-  return bitcast<f32>(bits << 16u);
-}
 
 /// x[row, k], x[row, k + 1], zero outside [M, K].
 fn x_pair(row: u32, k: u32) -> vec2<f32> {

@@ -19,6 +19,7 @@
 // Per tile of TILE visit keys: look each key up in the block table and load K into workgroup memory, score every
 //   (head, key) pair, then each owner thread updates its head's running max and sum and accumulates P V, reading V
 //   straight from the pool (each element once per head; the pool rows of the tile are kept in tile_rows).
+//   The tile itself is lib/attention_decode_tile.wgsl and lib/attention_decode_paged.wgsl.
 
 struct Params {
   heads: u32,
@@ -32,14 +33,6 @@ struct Params {
   grid_x: u32,
 }
 
-override D4: u32 = 16u; // head_dim / 4
-override HB: u32 = 8u; // query heads per workgroup
-override TILE: u32 = 32u; // visit keys per tile
-override WG: u32 = 128u; // threads, >= HB * D4
-override KS: u32 = D4 + 1u; // row stride of k_tile, padded so rows start in different banks
-
-const NEG_BIG: f32 = -3.0e38;
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> k_pool: array<vec4<f32>>;
@@ -50,23 +43,12 @@ const NEG_BIG: f32 = -3.0e38;
 @group(0) @binding(7) var<storage, read_write> partial_acc: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> partial_ml: array<vec2<f32>>;
 
-var<workgroup> q_block: array<vec4<f32>, HB * D4>; // [HB, D4], pre-scaled
-var<workgroup> k_tile: array<vec4<f32>, TILE * KS>; // [TILE, KS]
-var<workgroup> scores: array<f32, HB * TILE>; // [HB, TILE], base-2 logits
-var<workgroup> tile_rows: array<u32, TILE>; // pool row (page * page_size + slot) of each key of the tile
-
 // ---- The KV visit: which keys a work item reads, and where they live in the pools ----
 // A work item reads a run of visit keys u. Dense attention visits a sequence's keys in order, so u is the position.
 // Block-sparse attention (PLAS) replaces visit_position() with a lookup in a per-(work item, kv head) sorted list of
 // selected pages: position = (list[u >> page_shift] << page_shift) | (u & (page_size - 1)). Nothing else changes.
 fn visit_position(u: u32) -> u32 {
   return u;
-}
-
-// Pool row (page * page_size + slot) of position `pos` of the sequence whose block table starts at `table_offset`.
-fn pool_row(table_offset: u32, pos: u32) -> u32 {
-  let page = block_tables[table_offset + (pos >> p.page_shift)];
-  return (page << p.page_shift) | (pos & (p.page_size - 1u));
 }
 
 @compute @workgroup_size(WG)
@@ -80,19 +62,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let kvh = (id % per_item) / p.head_blocks;
   let head0 = kvh * p.group + (id % p.head_blocks) * HB; // first query head of the block
   let block_heads = min(HB, (kvh + 1u) * p.group - head0);
-
-  for (var i = tid; i < HB * D4; i += WG) {
-    var value = vec4<f32>(0.0);
-    if (i / D4 < block_heads) { value = q[(seq.x * p.heads + head0) * D4 + i] * p.scale_log2; }
-    q_block[i] = value;
-  }
+  load_q_block(tid, (seq.x * p.heads + head0) * D4, block_heads);
 
   let g = tid / D4;
   let c = tid % D4;
   let owner = g < block_heads;
-  var m = NEG_BIG; // running max of head g's logits
-  var l = 0.0; // running sum of exp2(logit - m)
-  var acc = vec4<f32>(0.0); // column c of head g, unnormalised
+  var s = head_state();
 
   let kv_end = min(item.y + item.z, seq.z);
   for (var key0 = item.y; key0 < kv_end; key0 += TILE) {
@@ -100,48 +75,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
 
     for (var i = tid; i < TILE * D4; i += WG) {
       let j = i / D4;
-      let d = i % D4;
-      var kj = vec4<f32>(0.0);
-      if (j < n) {
-        let row = pool_row(seq.w, visit_position(key0 + j));
-        kj = k_pool[(row * p.kv_heads + kvh) * D4 + d];
-        if (d == 0u) { tile_rows[j] = row; }
-      }
-      k_tile[j * KS + d] = kj;
+      var row = NO_ROW;
+      if (j < n) { row = pool_row(seq.w, visit_position(key0 + j)); }
+      fill_k_slot(j, i % D4, row, kvh);
     }
-    workgroupBarrier();
-
-    for (var i = tid; i < HB * TILE; i += WG) {
-      let hg = i / TILE;
-      let j = i % TILE;
-      if (hg < block_heads && j < n) {
-        var dot4 = vec4<f32>(0.0);
-        for (var d = 0u; d < D4; d++) { dot4 = fma(q_block[hg * D4 + d], k_tile[j * KS + d], dot4); }
-        scores[i] = dot4.x + dot4.y + dot4.z + dot4.w;
-      }
-    }
-    workgroupBarrier();
-
-    if (owner) {
-      var tile_max = NEG_BIG;
-      for (var j = 0u; j < n; j++) { tile_max = max(tile_max, scores[g * TILE + j]); }
-      let m_new = max(m, tile_max);
-      let alpha = exp2(m - m_new); // rescales what was summed against the old max
-      l *= alpha;
-      acc *= alpha;
-      for (var j = 0u; j < n; j++) {
-        let pj = exp2(scores[g * TILE + j] - m_new);
-        l += pj;
-        acc = fma(vec4<f32>(pj), v_pool[(tile_rows[j] * p.kv_heads + kvh) * D4 + c], acc);
-      }
-      m = m_new;
-    }
-    workgroupBarrier(); // the next tile overwrites k_tile, tile_rows and scores
+    attend_tile(&s, tid, owner, block_heads, n, key0, kvh);
   }
 
-  if (owner) {
-    let slot = item_index * p.heads + head0 + g;
-    partial_acc[slot * D4 + c] = acc;
-    if (c == 0u) { partial_ml[slot] = vec2<f32>(m, l); }
-  }
+  if (owner) { write_partial(&s, item_index * p.heads + head0 + g, c); }
 }

@@ -16,8 +16,9 @@
 // Per tile of BK visit keys: look each key up in the block table and load K and V into workgroup memory; each thread
 //   scores BK / TPR keys of its row; then each thread updates its row's running max and sum and accumulates P V into
 //   the vec4 columns it owns (lane, lane + TPR, ...), skipping the keys its row may not see (tile_pos >= row_end).
-//   Tiles wholly past the item's last row are never visited. Workgroup memory: 16 * (BQ * (D4 + 1) +
-//   BK * (2 * D4 + 1)) + 4 * BQ * BK + 4 * BK bytes.
+//   Tiles wholly past the item's last row are never visited. The tile itself is lib/attention_prefill_tile.wgsl and
+//   lib/attention_prefill_paged.wgsl. Workgroup memory: 16 * (BQ * (D4 + 1) + BK * (2 * D4 + 1)) + 4 * BQ * BK +
+//   4 * BK bytes.
 
 struct Params {
   heads: u32,
@@ -30,18 +31,6 @@ struct Params {
   grid_x: u32,
 }
 
-override D4: u32 = 16u; // head_dim / 4
-override BQ: u32 = 32u; // query rows (folded t, g) per workgroup
-override BK: u32 = 16u; // keys per tile
-override TPR: u32 = 8u; // threads per query row
-override WG: u32 = BQ * TPR;
-override KS: u32 = D4 + 1u; // row stride of q_tile and k_tile, padded so rows start in different banks
-
-// vec4 output columns per thread, ceil(D4 / TPR), is at most this (the launcher picks TPR so).
-const MAX_COLS: u32 = 8u;
-const NEG_BIG: f32 = -3.0e38;
-const NO_KEY: u32 = 0xffffffffu; // tile_pos of a tile slot past the visit: no row sees it
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> k_pool: array<vec4<f32>>;
@@ -51,12 +40,6 @@ const NO_KEY: u32 = 0xffffffffu; // tile_pos of a tile slot past the visit: no r
 @group(0) @binding(6) var<storage, read> items: array<vec4<u32>>;
 @group(0) @binding(7) var<storage, read_write> out: array<vec4<f32>>;
 
-var<workgroup> q_tile: array<vec4<f32>, BQ * KS>; // [BQ, KS], pre-scaled
-var<workgroup> k_tile: array<vec4<f32>, BK * KS>; // [BK, KS]
-var<workgroup> v_tile: array<vec4<f32>, BK * D4>; // [BK, D4]
-var<workgroup> scores: array<f32, BQ * BK>; // [BQ, BK], base-2 logits
-var<workgroup> tile_pos: array<u32, BK>; // position of each key of the tile, NO_KEY past the visit
-
 // ---- The KV visit: which keys a work item reads, and where they live in the pools ----
 // A work item reads a run of visit keys u. Dense attention visits a sequence's keys in order, so u is the position.
 // Block-sparse attention (PLAS) replaces visit_position() with a lookup in a per-(work item, kv head) sorted list of
@@ -64,19 +47,6 @@ var<workgroup> tile_pos: array<u32, BK>; // position of each key of the tile, NO
 // the causal mask compares positions, so it holds for any visit.
 fn visit_position(u: u32) -> u32 {
   return u;
-}
-
-// Pool row (page * page_size + slot) of position `pos` of the sequence whose block table starts at `table_offset`.
-fn pool_row(table_offset: u32, pos: u32) -> u32 {
-  let page = block_tables[table_offset + (pos >> p.page_shift)];
-  return (page << p.page_shift) | (pos & (p.page_size - 1u));
-}
-
-// vec4 offset in q and out of folded row `row` of kv head `kvh` of the sequence whose first new token is q row `q0`.
-fn query_offset(q0: u32, row: u32, kvh: u32) -> u32 {
-  let t = row / p.group;
-  let head = kvh * p.group + row % p.group;
-  return ((q0 + t) * p.heads + head) * D4;
 }
 
 @compute @workgroup_size(WG)
@@ -89,14 +59,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let row0 = item.y;
   let rows = seq.y * p.group;
   let query_start = seq.z - seq.y; // position of new token 0
-
-  for (var i = tid; i < BQ * D4; i += WG) {
-    let r = i / D4;
-    let c = i % D4;
-    var value = vec4<f32>(0.0);
-    if (row0 + r < rows) { value = q[query_offset(seq.x, row0 + r, kvh) + c] * p.scale_log2; }
-    q_tile[r * KS + c] = value;
-  }
+  load_q_tile(tid, seq.x, row0, rows, kvh);
 
   let r = tid / TPR;
   let lane = tid % TPR;
@@ -106,68 +69,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let row_end = select(0u, query_start + row / p.group + 1u, in_chunk);
   let kv_end = query_start + min(seq.y - 1u, (row0 + BQ - 1u) / p.group) + 1u;
 
-  var m = NEG_BIG; // running max of this row's logits
-  var l = 0.0; // running sum of exp2(logit - m)
-  var acc: array<vec4<f32>, MAX_COLS>; // columns lane + i * TPR of this row's output, unnormalised
-
+  var s = row_state();
   for (var key0 = 0u; key0 < kv_end; key0 += BK) {
     for (var i = tid; i < BK * D4; i += WG) {
       let j = i / D4;
-      let c = i % D4;
-      var kj = vec4<f32>(0.0);
-      var vj = vec4<f32>(0.0);
       var pos = NO_KEY;
-      if (key0 + j < kv_end) {
-        pos = visit_position(key0 + j);
-        let src = (pool_row(seq.w, pos) * p.kv_heads + kvh) * D4 + c;
-        kj = k_pool[src];
-        vj = v_pool[src];
-      }
-      k_tile[j * KS + c] = kj;
-      v_tile[j * D4 + c] = vj;
-      if (c == 0u) { tile_pos[j] = pos; }
+      if (key0 + j < kv_end) { pos = visit_position(key0 + j); }
+      fill_kv_slot(j, i % D4, pos, seq.w, kvh);
     }
-    workgroupBarrier();
-
-    for (var j = lane; j < BK; j += TPR) {
-      var dot4 = vec4<f32>(0.0);
-      for (var c = 0u; c < D4; c++) { dot4 = fma(q_tile[r * KS + c], k_tile[j * KS + c], dot4); }
-      scores[r * BK + j] = dot4.x + dot4.y + dot4.z + dot4.w;
-    }
-    workgroupBarrier();
-
-    var tile_max = NEG_BIG;
-    var seen = false; // this row sees a key of this tile
-    for (var j = 0u; j < BK; j++) {
-      if (tile_pos[j] < row_end) {
-        tile_max = max(tile_max, scores[r * BK + j]);
-        seen = true;
-      }
-    }
-    if (seen) {
-      let m_new = max(m, tile_max);
-      let alpha = exp2(m - m_new); // rescales what was summed against the old max
-      l *= alpha;
-      for (var i = 0u; i < MAX_COLS; i++) { acc[i] *= alpha; }
-      for (var j = 0u; j < BK; j++) {
-        if (tile_pos[j] >= row_end) { continue; }
-        let pj = exp2(scores[r * BK + j] - m_new);
-        l += pj;
-        for (var i = 0u; i < MAX_COLS; i++) {
-          let c = lane + i * TPR;
-          if (c < D4) { acc[i] = fma(vec4<f32>(pj), v_tile[j * D4 + c], acc[i]); }
-        }
-      }
-      m = m_new;
-    }
-    workgroupBarrier(); // the next tile overwrites k_tile, v_tile, tile_pos and scores
+    attend_tile_masked(&s, r, lane, row_end);
   }
 
-  if (in_chunk) {
-    let dst = query_offset(seq.x, row, kvh);
-    for (var i = 0u; i < MAX_COLS; i++) {
-      let c = lane + i * TPR;
-      if (c < D4) { out[dst + c] = acc[i] / l; }
-    }
-  }
+  if (in_chunk) { store_row(&s, query_offset(seq.x, row, kvh), lane); }
 }

@@ -18,6 +18,7 @@
 //   count is only known on the GPU). Visit key u is position (list[u >> block_shift] << block_shift) |
 //   (u & (block_size - 1)); the list is sorted and only its last block can reach past the query's position, so the
 //   keys a query sees are the first `total` visit keys. Per tile of TILE visit keys as in the dense kernel.
+//   The tile itself is lib/attention_decode_tile.wgsl and lib/attention_decode_paged.wgsl.
 
 struct Params {
   heads: u32,
@@ -33,14 +34,6 @@ struct Params {
   grid_x: u32,
 }
 
-override D4: u32 = 16u; // head_dim / 4
-override HB: u32 = 8u; // query heads per workgroup
-override TILE: u32 = 32u; // visit keys per tile
-override WG: u32 = 128u; // threads, >= HB * D4
-override KS: u32 = D4 + 1u; // row stride of k_tile, padded so rows start in different banks
-
-const NEG_BIG: f32 = -3.0e38;
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> k_pool: array<vec4<f32>>;
@@ -53,17 +46,6 @@ const NEG_BIG: f32 = -3.0e38;
 @group(0) @binding(9) var<storage, read> counts: array<u32>;
 @group(0) @binding(10) var<storage, read_write> partial_acc: array<vec4<f32>>;
 @group(0) @binding(11) var<storage, read_write> partial_ml: array<vec2<f32>>;
-
-var<workgroup> q_block: array<vec4<f32>, HB * D4>; // [HB, D4], pre-scaled
-var<workgroup> k_tile: array<vec4<f32>, TILE * KS>; // [TILE, KS]
-var<workgroup> scores: array<f32, HB * TILE>; // [HB, TILE], base-2 logits
-var<workgroup> tile_rows: array<u32, TILE>; // pool row (page * page_size + slot) of each key of the tile
-
-// Pool row (page * page_size + slot) of position `pos` of the sequence whose block table starts at `table_offset`.
-fn pool_row(table_offset: u32, pos: u32) -> u32 {
-  let page = block_tables[table_offset + (pos >> p.page_shift)];
-  return (page << p.page_shift) | (pos & (p.page_size - 1u));
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
@@ -89,68 +71,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (n > 0u) { total = min(n << p.block_shift, ((n - 1u) << p.block_shift) + pos_end - (lists[list + n - 1u] << p.block_shift)); }
   let visit_begin = min(item.y * per, n) << p.block_shift;
   let visit_end = min(min((item.y + 1u) * per, n) << p.block_shift, total);
-
-  for (var i = tid; i < HB * D4; i += WG) {
-    var value = vec4<f32>(0.0);
-    if (i / D4 < block_heads) { value = q[(q_row * p.heads + head0) * D4 + i] * p.scale_log2; }
-    q_block[i] = value;
-  }
+  load_q_block(tid, (q_row * p.heads + head0) * D4, block_heads);
 
   let g = tid / D4;
   let c = tid % D4;
   let owner = g < block_heads;
-  var m = NEG_BIG; // running max of head g's logits
-  var l = 0.0; // running sum of exp2(logit - m)
-  var acc = vec4<f32>(0.0); // column c of head g, unnormalised
+  var s = head_state();
 
   for (var key0 = visit_begin; key0 < visit_end; key0 += TILE) {
     let nk = min(TILE, visit_end - key0); // valid keys in this tile
 
     for (var i = tid; i < TILE * D4; i += WG) {
       let j = i / D4;
-      let d = i % D4;
-      var kj = vec4<f32>(0.0);
+      var row = NO_ROW;
       if (j < nk) {
         let u = key0 + j;
-        let row = pool_row(seq.w, (lists[list + (u >> p.block_shift)] << p.block_shift) | (u & block_mask));
-        kj = k_pool[(row * p.kv_heads + kvh) * D4 + d];
-        if (d == 0u) { tile_rows[j] = row; }
+        row = pool_row(seq.w, (lists[list + (u >> p.block_shift)] << p.block_shift) | (u & block_mask));
       }
-      k_tile[j * KS + d] = kj;
+      fill_k_slot(j, i % D4, row, kvh);
     }
-    workgroupBarrier();
-
-    for (var i = tid; i < HB * TILE; i += WG) {
-      let hg = i / TILE;
-      let j = i % TILE;
-      if (hg < block_heads && j < nk) {
-        var dot4 = vec4<f32>(0.0);
-        for (var d = 0u; d < D4; d++) { dot4 = fma(q_block[hg * D4 + d], k_tile[j * KS + d], dot4); }
-        scores[i] = dot4.x + dot4.y + dot4.z + dot4.w;
-      }
-    }
-    workgroupBarrier();
-
-    if (owner) {
-      var tile_max = NEG_BIG;
-      for (var j = 0u; j < nk; j++) { tile_max = max(tile_max, scores[g * TILE + j]); }
-      let m_new = max(m, tile_max);
-      let alpha = exp2(m - m_new); // rescales what was summed against the old max
-      l *= alpha;
-      acc *= alpha;
-      for (var j = 0u; j < nk; j++) {
-        let pj = exp2(scores[g * TILE + j] - m_new);
-        l += pj;
-        acc = fma(vec4<f32>(pj), v_pool[(tile_rows[j] * p.kv_heads + kvh) * D4 + c], acc);
-      }
-      m = m_new;
-    }
-    workgroupBarrier(); // the next tile overwrites k_tile, tile_rows and scores
+    attend_tile(&s, tid, owner, block_heads, nk, key0, kvh);
   }
 
-  if (owner) {
-    let slot = item_index * p.heads + head0 + g;
-    partial_acc[slot * D4 + c] = acc;
-    if (c == 0u) { partial_ml[slot] = vec2<f32>(m, l); }
-  }
+  if (owner) { write_partial(&s, item_index * p.heads + head0 + g, c); }
 }

@@ -6,6 +6,7 @@
  * and turns on `shader-f16`, `subgroups` and `timestamp-query` where the adapter has them.
  */
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { create, globals } from 'webgpu';
 import { NoAdapterError } from './errors.ts';
 
@@ -95,6 +96,8 @@ function findSwiftShaderIcd(): string | undefined {
 const keepAlive: object[] = [];
 
 async function requestAdapter(options: DeviceOptions): Promise<GPUAdapter | null> {
+  // Vulkan's window-system layers complain on every start when this is unset (servers, CI); compute needs no display.
+  process.env.XDG_RUNTIME_DIR ??= tmpdir();
   const gpu = create(dawnToggles(options));
   keepAlive.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });

@@ -181,6 +181,7 @@ export function attentionPrefill(step: Step, a: AttentionPrefillArgs): void {
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: 'attention_prefill.wgsl',
+      libs: ['lib/attention_prefill_tile.wgsl'],
       constants: { D4: D / 4, BQ: plan.rowsPerTile, BK: plan.keysPerTile, TPR: plan.threadsPerRow },
     }),
     uniforms: ATTENTION_PREFILL_PARAMS.pack({
@@ -272,6 +273,7 @@ export function attentionDecode(step: Step, a: AttentionDecodeArgs): void {
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: 'attention_decode_split.wgsl',
+      libs: ['lib/attention_decode_tile.wgsl'],
       constants: { D4: d4, HB: plan.headsPerBlock, TILE: plan.tile, WG: plan.threads },
     }),
     uniforms: ATTENTION_DECODE_SPLIT_PARAMS.pack({

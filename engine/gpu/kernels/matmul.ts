@@ -141,7 +141,7 @@ export function matvec(step: Step, a: MatmulArgs, options: MatvecOptions = {}): 
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: subgroups ? 'matvec_subgroup.wgsl' : 'matvec.wgsl',
-      libs: [weightsLib(a.weight.dtype)],
+      libs: [weightsLib(a.weight.dtype), 'lib/bias.wgsl', 'lib/matvec_rows.wgsl'],
       enables: subgroups ? ['subgroups'] : [],
       entryPoint: a.bias ? 'main_bias' : 'main',
       constants,
@@ -178,7 +178,7 @@ export function matmulTiled(step: Step, a: MatmulArgs, options: MatmulTiledOptio
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: 'matmul_tiled.wgsl',
-      libs: [weightsLib(a.weight.dtype)],
+      libs: [weightsLib(a.weight.dtype), 'lib/bias.wgsl'],
       entryPoint: a.bias ? 'main_bias' : 'main',
       constants: {
         BK: bk,

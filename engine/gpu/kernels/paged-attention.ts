@@ -71,6 +71,18 @@ export const PAGED_PREFILL_PARAMS = uniformLayout('paged_attention_prefill', 'pa
   ['grid_x', 'u32'],
 ] as const);
 
+/** Shader libraries of the paged decode and prefill kernels, shared with the PLAS kernels that differ only in the visit. */
+export const PAGED_DECODE_LIBS = [
+  'lib/attention_decode_tile.wgsl',
+  'lib/paged_kv.wgsl',
+  'lib/attention_decode_paged.wgsl',
+];
+export const PAGED_PREFILL_LIBS = [
+  'lib/attention_prefill_tile.wgsl',
+  'lib/paged_kv.wgsl',
+  'lib/attention_prefill_paged.wgsl',
+];
+
 const MAX_HEAD_DIM = 256;
 const MAX_THREADS = 256;
 /** Max vec4 output columns per thread in the prefill shader (its MAX_COLS). */
@@ -379,6 +391,7 @@ export function pagedAttention(step: Step, a: PagedAttentionArgs): void {
       pipeline: step.gpu.pipelines.get({
         kernel: k,
         file: 'paged_attention_decode.wgsl',
+        libs: PAGED_DECODE_LIBS,
         constants: { D4: d4, HB: decode.headsPerBlock, TILE: decode.tile, WG: decode.threads },
       }),
       uniforms: PAGED_DECODE_PARAMS.pack({
@@ -422,6 +435,7 @@ export function pagedAttention(step: Step, a: PagedAttentionArgs): void {
       pipeline: step.gpu.pipelines.get({
         kernel: k,
         file: 'paged_attention_prefill.wgsl',
+        libs: PAGED_PREFILL_LIBS,
         constants: { D4: d4, BQ: prefill.rowsPerTile, BK: prefill.keysPerTile, TPR: prefill.threadsPerRow },
       }),
       uniforms: PAGED_PREFILL_PARAMS.pack({

@@ -12,7 +12,7 @@ import { expect, expectDistinct, expectTensor, grid, nextPowerOfTwo } from '../c
 import type { Step } from '../step.ts';
 import type { Tensor } from '../tensor.ts';
 import { uniformLayout } from '../uniforms.ts';
-import { PAGED_MERGE_PARAMS } from './paged-attention.ts';
+import { PAGED_DECODE_LIBS, PAGED_MERGE_PARAMS, PAGED_PREFILL_LIBS } from './paged-attention.ts';
 
 export const PLAS_PREFILL_PARAMS = uniformLayout('plas_attention_prefill', 'plas_attention_prefill.wgsl', [
   ['heads', 'u32'],
@@ -171,6 +171,7 @@ export function plasAttentionPrefill(step: Step, a: PlasPrefillArgs): void {
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: 'plas_attention_prefill.wgsl',
+      libs: PAGED_PREFILL_LIBS,
       constants: { D4: D / 4, BQ: plan.rowsPerTile, BK: plan.keysPerTile, TPR: plan.threadsPerRow },
     }),
     uniforms: PLAS_PREFILL_PARAMS.pack({
@@ -207,6 +208,7 @@ export function plasAttentionDecode(step: Step, a: PlasDecodeArgs): void {
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: 'plas_attention_decode.wgsl',
+      libs: PAGED_DECODE_LIBS,
       constants: { D4: d4, HB: plan.headsPerBlock, TILE: plan.tile, WG: plan.threads },
     }),
     uniforms: PLAS_DECODE_PARAMS.pack({
