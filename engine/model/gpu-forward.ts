@@ -86,7 +86,6 @@ function recordAttention(
   const normed = a.normed;
   const T = normed.shape[0];
   const qDim = d.heads * d.headDim;
-  const kvDim = d.kvHeads * d.headDim;
   let q = a.q;
   let k = a.k;
   const v = a.v;

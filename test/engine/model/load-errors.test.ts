@@ -20,16 +20,19 @@ after(async () => {
 });
 
 const cases: [keyof typeof corruptions, (c: { path: string; tensor?: string }) => RegExp][] = [
-  ['missingConfig', (c) => new RegExp(`${escape(c.path)} not found: a model folder needs config.json`)],
+  ['missingConfig', (c) => new RegExp(`${escapeRegExp(c.path)} not found: a model folder needs config.json`)],
   ['unknownArchitecture', () => /unsupported architecture GPTNeoXForCausalLM \(supported: LlamaForCausalLM/],
-  ['missingTensor', (c) => new RegExp(`missing tensor ${escape(c.tensor!)} \\(expected shape \\[128, 64\\]\\)`)],
-  ['wrongTensorShape', (c) => new RegExp(`tensor ${escape(c.tensor!)} has shape \\[64, 128\\].*implies \\[128, 64\\]`)],
-  ['truncatedSafetensors', (c) => new RegExp(`${escape(c.path)}`)],
-  ['headerPastEnd', (c) => new RegExp(`${escape(c.path)}.*header`)],
+  ['missingTensor', (c) => new RegExp(`missing tensor ${escapeRegExp(c.tensor!)} \\(expected shape \\[128, 64\\]\\)`)],
+  [
+    'wrongTensorShape',
+    (c) => new RegExp(`tensor ${escapeRegExp(c.tensor!)} has shape \\[64, 128\\].*implies \\[128, 64\\]`),
+  ],
+  ['truncatedSafetensors', (c) => new RegExp(`${escapeRegExp(c.path)}`)],
+  ['headerPastEnd', (c) => new RegExp(`${escapeRegExp(c.path)}.*header`)],
   ['unsupportedDtype', () => /model\.norm\.weight has dtype I8; supported: F32, F16, BF16/],
 ];
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

@@ -49,7 +49,8 @@ describe('continuous batching', () => {
     const together = await Promise.all(
       ps.map((p) => collect(engine.generate({ promptTokenIds: p, sampling: greedy(MAX_TOKENS) }))),
     );
-    together.forEach((r, i) => assert.deepEqual(r.ids, alone[i], `request ${i} (prompt ${LENGTHS[i]} tokens)`));
+    for (const [i, r] of together.entries())
+      assert.deepEqual(r.ids, alone[i], `request ${i} (prompt ${LENGTHS[i]} tokens)`);
     assert.equal(engine.stats().kv.freePages, freeBefore, 'every page is back after completion');
     await engine.close();
   });
@@ -73,7 +74,7 @@ describe('continuous batching', () => {
     const together = await Promise.all(
       ps.map((p) => collect(engine.generate({ promptTokenIds: p, sampling: greedy(24) }))),
     );
-    together.forEach((r, i) => assert.deepEqual(r.ids, expected[i], `request ${i} under preemption`));
+    for (const [i, r] of together.entries()) assert.deepEqual(r.ids, expected[i], `request ${i} under preemption`);
     assert.ok(engine.stats().preemptions > 0, `expected preemptions, stats: ${JSON.stringify(engine.stats())}`);
     assert.equal(engine.stats().kv.freePages, freeBefore);
     await engine.close();
