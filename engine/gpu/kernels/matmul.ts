@@ -191,8 +191,35 @@ export function matmulTiled(step: Step, a: MatmulArgs, options: MatmulTiledOptio
   });
 }
 
-/** out = x @ weight^T (+ bias): matvec for M <= MATVEC_THRESHOLD (decode), else the tiled kernel (prefill). */
+/**
+ * Up to this many rows, a batch of decode rows runs as matvec dispatches of MATVEC_MAX_M rows each (each re-reads
+ * the weights) rather than the tiled kernel: a 64x64 output tile would be mostly empty at M = 16, and on SwiftShader
+ * the tiled kernel took 650 ms where two matvec dispatches took ~60 ms for a 16-row LM head.
+ */
+export const MATVEC_CHUNKED_MAX_M = 32;
+
+/** Byte offset bound with a tensor must be a multiple of this (minStorageBufferOffsetAlignment). */
+const OFFSET_ALIGN = 256;
+
+/** out = x @ weight^T (+ bias): matvec for decode-sized M (in chunks of rows), else the tiled kernel (prefill). */
 export function matmul(step: Step, a: MatmulArgs): void {
-  if (a.x?.shape.length === 2 && a.x.shape[0] <= MATVEC_THRESHOLD) matvec(step, a);
-  else matmulTiled(step, a);
+  const m = a.x?.shape.length === 2 ? a.x.shape[0] : Number.POSITIVE_INFINITY;
+  if (m <= MATVEC_THRESHOLD) return matvec(step, a);
+  const [, k] = a.x.shape;
+  const n = a.out?.shape[1] ?? 0;
+  const chunk = MATVEC_MAX_M;
+  // Row chunks are bound at offsets, which must be aligned; fall back to the tiled kernel when they would not be.
+  const aligned =
+    (a.x.offset + chunk * k * 4) % OFFSET_ALIGN === 0 && (a.out.offset + chunk * n * 4) % OFFSET_ALIGN === 0;
+  if (m > MATVEC_CHUNKED_MAX_M || !aligned || a.x.offset % OFFSET_ALIGN !== 0 || a.out.offset % OFFSET_ALIGN !== 0) {
+    return matmulTiled(step, a);
+  }
+  for (let row = 0; row < m; row += chunk) {
+    const rows = Math.min(chunk, m - row);
+    matvec(step, {
+      ...a,
+      x: { ...a.x, shape: [rows, k], offset: a.x.offset + row * k * 4 },
+      out: { ...a.out, shape: [rows, n], offset: a.out.offset + row * n * 4 },
+    });
+  }
 }

@@ -2,7 +2,7 @@
  * `plas bench attention`: dense paged attention and PLAS block-sparse attention on the same adapter, in one run, over
  * a paged cache holding synthetic keys and values (uniform random; queries correlated within a GQA group). Per context: ms per call for each (median, GPU timestamps), their
  * ratio, the density PLAS attended, and the ideal ratio: dense work over sparse work including the gate (the key-sum
- * scores and the selection), counted in bytes of K/V and key sums read.
+ * scores), counted in bytes read for decode (memory-bound) and in FLOPs for prefill (compute-bound).
  */
 import type { Gpu } from '../../../engine/gpu/gpu.ts';
 import { pagedAttention } from '../../../engine/gpu/kernels/paged-attention.ts';
@@ -75,20 +75,21 @@ function fillRandom(gpu: Gpu, t: Tensor, seed: number): void {
 }
 
 /**
- * Queries [T, heads, D] whose heads in one GQA group share most of their direction, as trained models' do (a group
- * shares its keys, and its heads attend to much the same places). Independent random heads would make the decode head
- * union of a group cover nearly 4x each head's selection, a worst case no real model shows.
+ * Queries [T, heads, D] that share most of their direction across the heads of one GQA group and across consecutive
+ * tokens, as trained models' do (a group shares its keys; neighbouring queries attend to much the same places).
+ * Independent random queries would make the decode head union and the prefill token union cover nearly every block,
+ * a worst case no real model shows.
  */
 function groupedQueries(T: number, heads: number, kvHeads: number, D: number): Float32Array {
   const group = heads / kvHeads;
-  const shared = benchValues(T * kvHeads * D, 3);
+  const shared = benchValues(kvHeads * D, 3); // one direction per group, for every token
   const noise = benchValues(T * heads * D, 4);
   const q = new Float32Array(T * heads * D);
   for (let t = 0; t < T; t++) {
     for (let h = 0; h < heads; h++) {
       const g = Math.floor(h / group);
       for (let d = 0; d < D; d++) {
-        q[(t * heads + h) * D + d] = shared[(t * kvHeads + g) * D + d] + 0.25 * noise[(t * heads + h) * D + d];
+        q[(t * heads + h) * D + d] = shared[g * D + d] + 0.25 * noise[(t * heads + h) * D + d];
       }
     }
   }
@@ -145,11 +146,13 @@ export async function benchAttention(
       await stats.settled();
       const s = stats.layer(0);
       const density = s.density;
-      // Work in bytes read: dense reads K and V of every visible key for each query tile; PLAS reads the selected
-      // blocks' K and V, plus the gate: every page's key sums for each query (scores), per KV head group.
-      const kvBytesPerToken = 2 * kvHeads * D * 4;
-      const denseWork = context * kvBytesPerToken * (o.mode === 'decode' ? 1 : Math.ceil(T / 128));
-      const gateWork = T * numPages * kvHeads * D * 4;
+      // Decode is memory-bound: work = bytes read. Dense reads K and V of every key; PLAS reads the selected blocks'
+      // K and V plus the gate's input, every page's key sums. Prefill is compute-bound: work = FLOPs. Dense does
+      // QK^T and PV over every visible key (4 T ctx heads D); PLAS does that over the selected share plus the gate's
+      // scores, one dot product per query, head and candidate block (2 T blocks heads D).
+      const blocks = Math.ceil(context / blockSize);
+      const denseWork = o.mode === 'decode' ? context * 2 * kvHeads * D * 4 : 4 * T * context * heads * D;
+      const gateWork = o.mode === 'decode' ? numPages * kvHeads * D * 4 : 2 * T * blocks * heads * D;
       const sparseWork = denseWork * density + gateWork;
       const idealSpeedup = denseWork / sparseWork;
       const speedup = denseMs / plasMs;

@@ -99,11 +99,23 @@ describe('matmul kernels match their twin', () => {
     }
   });
 
-  it('matmul() gives the same answer on both sides of the matvec/tiled threshold', async () => {
+  it('matmul() gives the same answer on every path: matvec, matvec in row chunks, tiled', async () => {
     const gpu = await testGpu();
     const rng = new Rng(404);
-    for (const m of [1, 4, 8, 9, 16]) {
-      await check(gpu, rng, matmul, { m, n: 96, k: 128, dtype: 'bf16', bias: 'bf16' }, `seed 404 matmul`);
+    // n = 96: row chunks bind at aligned offsets (chunked matvec up to 32 rows); n = 97: they would not (tiled).
+    for (const [m, n] of [
+      [1, 96],
+      [4, 96],
+      [8, 96],
+      [9, 96],
+      [16, 96],
+      [17, 96],
+      [32, 96],
+      [33, 96],
+      [40, 96],
+      [16, 97],
+    ]) {
+      await check(gpu, rng, matmul, { m, n, k: 128, dtype: 'bf16', bias: 'bf16' }, `seed 404 matmul m=${m} n=${n}`);
     }
   });
 
