@@ -204,22 +204,26 @@ const OFFSET_ALIGN = 256;
 /** out = x @ weight^T (+ bias): matvec for decode-sized M (in chunks of rows), else the tiled kernel (prefill). */
 export function matmul(step: Step, a: MatmulArgs): void {
   const m = a.x?.shape.length === 2 ? a.x.shape[0] : Number.POSITIVE_INFINITY;
-  if (m <= MATVEC_THRESHOLD) return matvec(step, a);
-  const [, k] = a.x.shape;
-  const n = a.out?.shape[1] ?? 0;
-  const chunk = MATVEC_MAX_M;
-  // Row chunks are bound at offsets, which must be aligned; fall back to the tiled kernel when they would not be.
-  const aligned =
-    (a.x.offset + chunk * k * 4) % OFFSET_ALIGN === 0 && (a.out.offset + chunk * n * 4) % OFFSET_ALIGN === 0;
-  if (m > MATVEC_CHUNKED_MAX_M || !aligned || a.x.offset % OFFSET_ALIGN !== 0 || a.out.offset % OFFSET_ALIGN !== 0) {
-    return matmulTiled(step, a);
-  }
-  for (let row = 0; row < m; row += chunk) {
-    const rows = Math.min(chunk, m - row);
-    matvec(step, {
-      ...a,
-      x: { ...a.x, shape: [rows, k], offset: a.x.offset + row * k * 4 },
-      out: { ...a.out, shape: [rows, n], offset: a.out.offset + row * n * 4 },
-    });
-  }
+  if (m <= MATVEC_THRESHOLD) matvec(step, a);
+  else if (matvecChunksFit(a, m)) {
+    const k = a.x.shape[1];
+    const n = a.out.shape[1];
+    for (let row = 0; row < m; row += MATVEC_MAX_M) {
+      const rows = Math.min(MATVEC_MAX_M, m - row);
+      matvec(step, {
+        ...a,
+        x: { ...a.x, shape: [rows, k], offset: a.x.offset + row * k * 4 },
+        out: { ...a.out, shape: [rows, n], offset: a.out.offset + row * n * 4 },
+      });
+    }
+  } else matmulTiled(step, a);
+}
+
+/** Whether M rows can run as matvec chunks: few enough, and every chunk's x and out bind at aligned offsets. */
+function matvecChunksFit(a: MatmulArgs, m: number): boolean {
+  if (m > MATVEC_CHUNKED_MAX_M || a.out?.shape.length !== 2) return false;
+  const k = a.x.shape[1];
+  const n = a.out.shape[1];
+  const aligned = (offset: number) => offset % OFFSET_ALIGN === 0;
+  return aligned(a.x.offset) && aligned(a.out.offset) && aligned(MATVEC_MAX_M * k * 4) && aligned(MATVEC_MAX_M * n * 4);
 }
