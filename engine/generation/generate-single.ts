@@ -134,7 +134,7 @@ async function step(
   const positions = s.scratch('u32', [T], 'positions');
   gpu.writeBytes(ids, new Uint8Array(Uint32Array.from(tokens).buffer));
   gpu.writeBytes(positions, new Uint8Array(Uint32Array.from(tokens, (_, i) => kv.length + i).buffer));
-  const logits = recordForward(s, model.dims, model.tensors, kv, ids, positions, [T - 1]);
+  const logits = recordForward(s, model.dims, model.tensors, kv, ids, positions, [T - 1])!;
   if (usesPenalties(params)) {
     const entries = penaltyEntries(0, prompt, output);
     const tEntries = s.scratch('u32', [entries.length, 3], 'penalty entries');

@@ -122,7 +122,7 @@ function recordMlp(step: Step, w: LayerTensors<Tensor>, a: Activations): Tensor 
 /**
  * Record the forward pass of `ids` (u32 [T]) at `positions` (u32 [T]) and return the logits of the rows listed in
  * `logitRows` (indices into the T tokens, e.g. the last token of each sequence that samples): f32 [R, V], a scratch
- * tensor of this step, so read or sample it within the same step.
+ * tensor of this step, so read or sample it within the same step; null when no row is asked for.
  */
 export function recordForward(
   step: Step,
@@ -132,7 +132,7 @@ export function recordForward(
   ids: Tensor,
   positions: Tensor,
   logitRows: readonly number[],
-): Tensor {
+): Tensor | null {
   const T = ids.shape[0];
   const H = d.hidden;
   const a = allocateActivations(
@@ -163,9 +163,11 @@ export function recordForward(
     addAndNorm(layer.postAttentionNorm);
     pending = recordMlp(step, layer, a);
   });
-  addAndNorm(w.norm);
-  // Only the sampled rows need logits: gather them, then one (small) product with the LM head.
+  // Only the sampled rows need logits: gather them, then one (small) product with the LM head. A step of prefill chunks
+  // that sample nothing stops here: the K/V it wrote is all it produces.
   const R = logitRows.length;
+  if (R === 0) return null;
+  addAndNorm(w.norm);
   const rows = step.scratch('f32', [R, H], 'logit rows');
   logitRows.forEach((row, i) => {
     if (!Number.isInteger(row) || row < 0 || row >= T) throw new Error(`logit row ${row} is outside the ${T} tokens`);

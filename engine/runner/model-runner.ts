@@ -103,7 +103,7 @@ export class ModelRunner {
     const d = this.model.dims;
     if (samplers.length === 0) {
       // Only prefill chunks that do not reach the end of their prompts: K/V is all this step produces.
-      recordForward(step, d, this.model.tensors, backend, upload.ids, upload.positions, [T - 1]);
+      recordForward(step, d, this.model.tensors, backend, upload.ids, upload.positions, []);
       await step.submit();
       this.steps++;
       return new Map();
@@ -116,7 +116,7 @@ export class ModelRunner {
       upload.ids,
       upload.positions,
       samplers.map((s) => s.row),
-    );
+    )!; // rows were asked for, so logits exist
     this.recordPenalties(step, logits, samplers, requests);
     const rows: SamplingRow[] = samplers.map(({ id }) => {
       const r = requests.get(id)!;

@@ -61,7 +61,7 @@ async function gpuPrefillLogits(gpu: Gpu, model: LoadedModel, prompt: number[]):
       prompt.map((_, i) => i),
       'positions',
     );
-    const logits = recordForward(step, model.dims, model.tensors, kv, ids, positions, [prompt.length - 1]);
+    const logits = recordForward(step, model.dims, model.tensors, kv, ids, positions, [prompt.length - 1])!;
     const bytes = step.read(logits);
     await step.submit();
     ids.buffer.destroy();
