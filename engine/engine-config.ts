@@ -21,7 +21,14 @@ export interface AttentionConfig {
   plas: PlasConfig;
   /** PLAS statistics (blocks, density, recall) are gathered on one step in this many (default 16; 1 = every step). */
   statsSampleEvery: number;
+  /**
+   * The compressed keys PLAS scores blocks with: 'learned' uses the folder's plas_attention_mlp_weight.safetensors
+   * when it has one (mean pooling otherwise), 'mean' always pools by the mean (to compare against the gate).
+   */
+  gate: GateMode;
 }
+
+export type GateMode = 'learned' | 'mean';
 
 export interface EngineConfig {
   cache: CacheConfig;
@@ -32,15 +39,17 @@ export interface EngineConfig {
 export interface EngineConfigInput {
   cache?: Partial<CacheConfig>;
   scheduler?: Partial<SchedulerConfig>;
-  attention?: { backend?: AttentionBackend; plas?: Partial<PlasConfig>; statsSampleEvery?: number };
+  attention?: { backend?: AttentionBackend; plas?: Partial<PlasConfig>; statsSampleEvery?: number; gate?: GateMode };
 }
 
 export class EngineConfigError extends Error {
   override name = 'EngineConfigError';
 }
 
+export const DEFAULT_PAGE_SIZE = 64;
+
 export function engineConfig(input: EngineConfigInput = {}): EngineConfig {
-  const cache: CacheConfig = { pageSize: 64, enablePrefixCaching: true, ...input.cache };
+  const cache: CacheConfig = { pageSize: DEFAULT_PAGE_SIZE, enablePrefixCaching: true, ...input.cache };
   const { pageSize, memoryBytes, numPages } = cache;
   if (!Number.isInteger(pageSize) || pageSize < 8 || pageSize > 256 || (pageSize & (pageSize - 1)) !== 0) {
     throw new EngineConfigError(`page_size (${pageSize}) must be a power of two in [8, 256]`);
@@ -53,6 +62,9 @@ export function engineConfig(input: EngineConfigInput = {}): EngineConfig {
   }
   const blockSize = input.attention?.plas?.plas_block_size ?? 128;
   const plas = mergePlasConfig(defaultPlasConfig(blockSize), input.attention?.plas ?? {}, pageSize);
+  const gate = input.attention?.gate ?? 'learned';
+  if (gate !== 'learned' && gate !== 'mean')
+    throw new EngineConfigError(`gate (${JSON.stringify(gate)}) must be learned or mean`);
   return {
     cache,
     scheduler: validateSchedulerConfig(input.scheduler),
@@ -60,6 +72,7 @@ export function engineConfig(input: EngineConfigInput = {}): EngineConfig {
       backend: input.attention?.backend ?? 'dense',
       plas,
       statsSampleEvery: input.attention?.statsSampleEvery ?? 16,
+      gate,
     },
   };
 }

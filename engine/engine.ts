@@ -3,7 +3,13 @@
  * `generate(request, signal): AsyncIterable<EngineEvent>` and `stats()`. Requests arrive at any time; one step loop
  * serves them all (continuous batching). Typed requests in, events out: no JSON, no HTTP in here.
  */
-import { type EngineConfig, EngineConfigError, type EngineConfigInput, engineConfig } from './engine-config.ts';
+import {
+  DEFAULT_PAGE_SIZE,
+  type EngineConfig,
+  EngineConfigError,
+  type EngineConfigInput,
+  engineConfig,
+} from './engine-config.ts';
 import { randomSeed, SamplingRng } from './generation/rng.ts';
 import type { SamplingParams } from './generation/sampling-params.ts';
 import { StopStringMatcher } from './generation/stop-strings.ts';
@@ -12,7 +18,7 @@ import type { Tensor } from './gpu/tensor.ts';
 import { KVCacheManager } from './kv/kv-cache-manager.ts';
 import type { LoadedModel } from './model/load-model.ts';
 import { mergePlasConfig, type PlasConfig } from './plas/config.ts';
-import { describeGate, loadPlasGateWeights, uploadGateWeights } from './plas/gate-weights.ts';
+import { describeGate, gateBlockSize, loadPlasGateWeights, uploadGateWeights } from './plas/gate-weights.ts';
 import { type BlockSummary, PlasStats } from './plas/stats.ts';
 import { ModelRunner, type RunnerRequest } from './runner/model-runner.ts';
 import { PagedAttentionBackend } from './runner/paged-backend.ts';
@@ -119,6 +125,14 @@ export class Engine {
   }
 
   static async create(gpu: Gpu, model: LoadedModel, input: EngineConfigInput = {}): Promise<Engine> {
+    // A learned gate fixes the PLAS block size it was trained for, unless the caller chose one (and pages shrink to
+    // the block when they would not divide it and the caller left the page size alone).
+    const gateBlocks = input.attention?.plas?.plas_block_size === undefined ? await gateBlockSize(model.dir) : null;
+    if (gateBlocks !== null) {
+      const plas = { ...input.attention?.plas, plas_block_size: gateBlocks };
+      const pageSize = input.cache?.pageSize ?? Math.min(DEFAULT_PAGE_SIZE, gateBlocks);
+      input = { ...input, cache: { ...input.cache, pageSize }, attention: { ...input.attention, plas } };
+    }
     const config = engineConfig(input);
     const { pageSize } = config.cache;
     const perPage = pageBytes(model.dims, pageSize);
@@ -144,9 +158,14 @@ export class Engine {
       blockSize: config.attention.plas.plas_block_size,
     };
     const gateWeights = plasOn ? await loadPlasGateWeights(model.dir, shape) : null;
-    const gates = gateWeights ? uploadGateWeights(gpu, gateWeights, shape) : [];
+    const learned = gateWeights && config.attention.gate === 'learned' ? gateWeights : null;
+    const gates = learned ? uploadGateWeights(gpu, learned, shape) : [];
     const pool = new PagedKvPool(gpu, model.dims, { numPages, pageSize, keySums: plasOn });
-    const gate = gateWeights ? describeGate(gateWeights) : 'not loaded (dense attention)';
+    const gate = !gateWeights
+      ? 'not loaded (dense attention)'
+      : learned
+        ? describeGate(learned)
+        : `mean pooling on all ${model.dims.numLayers} layers (asked for; the folder's gate is not used)`;
     return new Engine(gpu, model, config, pool, gates, gate);
   }
 
@@ -279,6 +298,12 @@ export class Engine {
       },
     });
     live.events.close();
+  }
+
+  /** stats() once the statistics of every step run so far have arrived (PLAS counts are read back asynchronously). */
+  async settledStats(): Promise<EngineStats> {
+    await this.plasStats.settled();
+    return this.stats();
   }
 
   stats(): EngineStats {

@@ -4,12 +4,12 @@
  * `ernie`). The compressed key of a block is then Kc[h, d] = sum_p W[h, p, d] * K[p, h, d] instead of the mean of its
  * keys. The file is optional, and so is every layer in it: a layer without a weight uses mean pooling.
  */
-import { access } from 'node:fs/promises';
+import { access, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { SafetensorsError } from '../model/errors.ts';
-import { formatShape, openSafetensors, readTensor } from '../model/safetensors.ts';
+import { formatShape, openSafetensors, readTensor, writeSafetensors } from '../model/safetensors.ts';
 
 export const GATE_WEIGHT_FILE = 'plas_attention_mlp_weight.safetensors';
 
@@ -71,6 +71,24 @@ export async function loadPlasGateWeights(dir: string, shape: GateShape): Promis
   return { file: path, layers };
 }
 
+/**
+ * The block size a folder's gate was trained for (dimension 1 of its weights), or null when the folder has no gate
+ * file. A model whose gate is learnt for 64-token blocks runs PLAS with 64-token blocks unless told otherwise.
+ */
+export async function gateBlockSize(dir: string): Promise<number | null> {
+  const path = join(dir, GATE_WEIGHT_FILE);
+  try {
+    await access(path);
+  } catch {
+    return null;
+  }
+  const file = await openSafetensors(path);
+  for (const [name, entry] of file.tensors) {
+    if (NAME.test(name) && entry.shape.length === 3) return entry.shape[1];
+  }
+  return null; // loadPlasGateWeights reports what is wrong with the file
+}
+
 /** Which layers have a learned gate, for the load report: "learned gate on layers 0-3, 5; mean pooling on 4, 6-27". */
 export function describeGate(g: PlasGateWeights): string {
   if (!g.file) return `mean pooling on all ${g.layers.length} layers (no ${GATE_WEIGHT_FILE})`;
@@ -96,4 +114,26 @@ export function uploadGateWeights(gpu: Gpu, g: PlasGateWeights, shape: GateShape
   return g.layers.map((w, i) =>
     w ? gpu.upload('f32', [shape.kvHeads, shape.blockSize, shape.headDim], w, `plas gate layer ${i}`) : undefined,
   );
+}
+
+/**
+ * Write learned gates (per layer f32 [kvHeads, blockSize, D]) as plas_attention_mlp_weight.safetensors, in the
+ * documented names. Written to a temporary file first and renamed, so a gate file is never half written.
+ */
+export async function writeGateWeights(
+  path: string,
+  layers: readonly Float32Array[],
+  shape: GateShape,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const dims = [shape.kvHeads, shape.blockSize, shape.headDim];
+  const tensors = layers.map((data, i) => ({
+    name: `model.layers.${i}.self_attn.attn_gate.weight`,
+    dtype: 'f32' as const,
+    shape: dims,
+    data,
+  }));
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeSafetensors(tmp, tensors, metadata);
+  await rename(tmp, path);
 }
