@@ -4,6 +4,8 @@
 import { Command } from 'commander';
 import { adapterName } from '../../engine/gpu/device.ts';
 import { benchCommand } from './commands/bench.ts';
+import { evalCommand } from './commands/eval.ts';
+import { gateCommand } from './commands/gate.ts';
 import { generateCommand } from './commands/generate.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './commands/gpu-options.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -40,5 +42,7 @@ addGpuFlags(program.command('gpu').description('show the WebGPU adapter the engi
 program.addCommand(benchCommand());
 program.addCommand(serveCommand());
 program.addCommand(generateCommand());
+program.addCommand(gateCommand());
+program.addCommand(evalCommand());
 
 await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import { defaultPlasConfig, mergePlasConfig } from '../../../engine/plas/config.
 import { attentionTableHeader, attentionTableRow, benchAttention } from '../bench/attention-bench.ts';
 import { benchKernels, kernelTableHeader, kernelTableRow } from '../bench/kernels-bench.ts';
 import { benchServe, serveTableHeader, serveTableRow } from '../bench/serve-bench.ts';
+import { MODEL_FLAG_HELP, modelDir } from '../default-model.ts';
 import { type AttentionFlags, addAttentionFlags, attentionInput } from './attention-flags.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
 
@@ -56,7 +57,7 @@ export function benchCommand(): Command {
     bench
       .command('serve')
       .description('continuous batching end to end: output tok/s, TTFT and TPOT (p50, p99) per concurrency level')
-      .requiredOption('--model <dir>', 'Hugging Face model folder')
+      .option('--model <dir>', MODEL_FLAG_HELP)
       .option(
         '--concurrency <list>',
         'comma-separated concurrency levels',
@@ -66,7 +67,7 @@ export function benchCommand(): Command {
       .option('--prompt-tokens <n>', 'prompt length of every request', positiveInt, 128)
       .option('--max-tokens <n>', 'tokens generated per request', positiveInt, 32)
       .option('--kv-cache-memory <MB>', 'KV pool size in MiB', positiveInt)
-      .option('--page-size <n>', 'tokens per KV page', positiveInt, 64)
+      .option('--page-size <n>', "tokens per KV page (default 64, or a smaller learned gate's block size)", positiveInt)
       .option('--max-num-batched-tokens <n>', 'token budget per step', positiveInt)
       .option('--max-num-seqs <n>', 'sequences per step', positiveInt)
       .option('--json', 'print one JSON document instead of a table'),
@@ -75,25 +76,26 @@ export function benchCommand(): Command {
     async (
       flags: GpuFlags &
         AttentionFlags & {
-          model: string;
+          model?: string;
           concurrency: number[];
           promptTokens: number;
           maxTokens: number;
           kvCacheMemory?: number;
-          pageSize: number;
+          pageSize?: number;
           maxNumBatchedTokens?: number;
           maxNumSeqs?: number;
           json?: boolean;
         },
     ) => {
+      const dir = modelDir(flags.model);
       const gpu = await openGpu(flags, flags.json ? () => {} : undefined);
-      const model = await loadModel(gpu, flags.model);
+      const model = await loadModel(gpu, dir);
       try {
         const maxSeqs = flags.maxNumSeqs ?? Math.max(...flags.concurrency);
         const engine = {
           attention: attentionInput(flags),
           cache: {
-            pageSize: flags.pageSize,
+            ...(flags.pageSize ? { pageSize: flags.pageSize } : {}),
             ...(flags.kvCacheMemory ? { memoryBytes: flags.kvCacheMemory * 2 ** 20 } : {}),
           },
           scheduler: {
@@ -102,7 +104,7 @@ export function benchCommand(): Command {
           },
         };
         if (!flags.json) {
-          console.log(`Adapter: ${adapterName(gpu.adapter)}; model: ${flags.model} (${model.config.architecture})`);
+          console.log(`Adapter: ${adapterName(gpu.adapter)}; model: ${dir} (${model.config.architecture})`);
           console.log(serveTableHeader());
         }
         const rows = await benchServe(
@@ -113,7 +115,7 @@ export function benchCommand(): Command {
             if (!flags.json) console.log(serveTableRow(row));
           },
         );
-        if (flags.json) console.log(JSON.stringify({ adapter: gpu.adapter, model: flags.model, rows }, null, 2));
+        if (flags.json) console.log(JSON.stringify({ adapter: gpu.adapter, model: dir, rows }, null, 2));
       } finally {
         model.dispose();
         gpu.destroy();

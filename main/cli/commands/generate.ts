@@ -4,6 +4,7 @@ import { Engine } from '../../../engine/engine.ts';
 import { samplingParams } from '../../../engine/generation/sampling-params.ts';
 import { adapterName } from '../../../engine/gpu/device.ts';
 import { loadModel } from '../../../engine/model/load-model.ts';
+import { MODEL_FLAG_HELP, modelDir } from '../default-model.ts';
 import { type AttentionFlags, addAttentionFlags, attentionInput } from './attention-flags.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
 
@@ -15,7 +16,7 @@ const num = (name: string) => (value: string) => {
 };
 
 interface GenerateFlags extends GpuFlags, AttentionFlags {
-  model: string;
+  model?: string;
   prompt?: string;
   chat?: string;
   system?: string;
@@ -35,7 +36,7 @@ export function generateCommand(): Command {
     addGpuFlags(
       new Command('generate')
         .description('generate text from a prompt (--prompt) or a chat message (--chat) with a model folder')
-        .requiredOption('--model <dir>', 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)')
+        .option('--model <dir>', MODEL_FLAG_HELP)
         .option('--prompt <text>', 'raw text to continue')
         .option('--chat <text>', "a user message, formatted with the model's chat template")
         .option('--system <text>', 'a system message (with --chat)')
@@ -63,8 +64,9 @@ export function generateCommand(): Command {
     });
     const attention = attentionInput(flags);
     const log = flags.json ? () => {} : (m: string) => console.error(m);
+    const dir = modelDir(flags.model);
     const gpu = await openGpu(flags, log);
-    const model = await loadModel(gpu, flags.model);
+    const model = await loadModel(gpu, dir);
     let engine: Engine | null = null;
     try {
       engine = await Engine.create(gpu, model, {
@@ -73,7 +75,7 @@ export function generateCommand(): Command {
         scheduler: { maxNumSeqs: 1 },
       });
       if (attention.backend === 'plas') log(`PLAS attention: ${engine.stats().attention.gate}`);
-      log(`Loaded ${model.config.architecture} from ${flags.model} in ${(model.loadMs / 1000).toFixed(2)} s`);
+      log(`Loaded ${model.config.architecture} from ${dir} in ${(model.loadMs / 1000).toFixed(2)} s`);
       const text = flags.chat
         ? model.tokenizer.applyChatTemplate(
             [
@@ -96,7 +98,7 @@ export function generateCommand(): Command {
           console.log(
             JSON.stringify(
               {
-                model: flags.model,
+                model: dir,
                 architecture: model.config.architecture,
                 adapter: adapterName(gpu.adapter),
                 promptTokens: prompt.length,

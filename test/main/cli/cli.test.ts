@@ -23,7 +23,19 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 it('every command has --help', async () => {
-  for (const command of [[], ['gpu'], ['bench'], ['bench', 'kernels'], ['bench', 'serve'], ['serve'], ['generate']]) {
+  const commands = [
+    [],
+    ['gpu'],
+    ['bench'],
+    ['bench', 'kernels'],
+    ['bench', 'serve'],
+    ['bench', 'attention'],
+    ['serve'],
+    ['generate'],
+    ['gate', 'train'],
+    ['eval', 'retrieval'],
+  ];
+  for (const command of commands) {
     const { stdout } = await plas(...command, '--help');
     assert.match(stdout, /^Usage: plas/m, `plas ${command.join(' ')} --help`);
   }

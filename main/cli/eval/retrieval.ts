@@ -1,0 +1,212 @@
+/**
+ * `plas eval retrieval`: needle-in-a-haystack accuracy at several context lengths, for dense attention, PLAS with
+ * mean pooling and PLAS with the model's learned gate, with the share of KV blocks each attended.
+ *
+ * Every mode sees exactly the same prompts (same seed per length), so the comparison is paired. PLAS top-k ranges
+ * scale with the context: at length L with blocks of B tokens (n = ceil(L / B) blocks), left = ceil(fLeft x n) and
+ * right = max(left, ceil(fRight x n)), for prefill and decode alike; the dense limits follow left x B.
+ */
+import { Engine } from '../../../engine/engine.ts';
+import type { EngineConfigInput, GateMode } from '../../../engine/engine-config.ts';
+import { SamplingRng } from '../../../engine/generation/rng.ts';
+import { samplingParams } from '../../../engine/generation/sampling-params.ts';
+import type { Gpu } from '../../../engine/gpu/gpu.ts';
+import type { LoadedModel } from '../../../engine/model/load-model.ts';
+import type { PlasConfig } from '../../../engine/plas/config.ts';
+import { factsDocument, Haystack, isCorrect, type NeedleDocument, passKeyDocument } from './needle.ts';
+
+export type RetrievalMode = 'dense' | 'plas-mean' | 'plas-gate';
+export const RETRIEVAL_MODES: readonly RetrievalMode[] = ['dense', 'plas-mean', 'plas-gate'];
+
+export interface RetrievalOptions {
+  lengths: number[];
+  samples: number;
+  depths: number[];
+  modes: RetrievalMode[];
+  task: 'passkey' | 'facts';
+  /** [fLeft, fRight]: top-k as fractions of the blocks at each length. */
+  topK: [number, number];
+  /** Explicit PLAS settings, over the scaled ranges (e.g. denseLastLayer, iterations). */
+  plas: Partial<PlasConfig>;
+  seed: number;
+  /** Text the needles hide in. */
+  filler: string;
+  /** Pages and blocks; default: the model's gate block size, else 64. */
+  blockSize?: number;
+}
+
+export interface RetrievalRow {
+  length: number;
+  mode: RetrievalMode;
+  /** Prompt tokens, mean over samples. */
+  promptTokens: number;
+  correct: number;
+  samples: number;
+  accuracy: number;
+  /** Per depth: [depth, correct, samples]. */
+  byDepth: [number, number, number][];
+  /** Blocks attended / causal candidate blocks, over every layer, prefill and decode (1 when dense). */
+  density: number;
+  /** The same over the layers PLAS makes sparse (all but the last when denseLastLayer). */
+  sparseLayerDensity: number;
+  /** The PLAS ranges used at this length (null for dense). */
+  topK: { left: number; right: number; limit: number } | null;
+  gate: string;
+  seconds: number;
+}
+
+/** The scaled ranges at one length. */
+export function scaledTopK(length: number, blockSize: number, f: [number, number]) {
+  const blocks = Math.ceil(length / blockSize);
+  const left = Math.max(1, Math.ceil(f[0] * blocks));
+  const right = Math.max(left, Math.ceil(f[1] * blocks));
+  return { left, right, limit: left * blockSize };
+}
+
+function documents(model: LoadedModel, o: RetrievalOptions, length: number): NeedleDocument[] {
+  const tok = model.tokenizer;
+  const count = (t: string) => tok.encode(t, { addSpecialTokens: false }).length;
+  const haystack = new Haystack(o.filler, count);
+  const rng = new SamplingRng(o.seed * 1_000_003 + length);
+  const names = ['apple', 'river', 'lantern', 'garden', 'window', 'mountain', 'harbor', 'violin', 'desert', 'castle'];
+  // Room for the answer: the prompt plus up to 16 generated tokens stays within the length.
+  const tokens = length - 16;
+  return Array.from({ length: o.samples }, (_, i) => {
+    const depth = o.depths[i % o.depths.length];
+    return o.task === 'passkey'
+      ? passKeyDocument(haystack, count, rng, { tokens, depth })
+      : factsDocument(haystack, count, rng, { tokens, depth, names, facts: 4 });
+  });
+}
+
+/** Requests in flight at once: continuous batching keeps the GPU busy between prefill and decode. */
+const MAX_SEQS = 4;
+
+async function runMode(
+  gpu: Gpu,
+  model: LoadedModel,
+  mode: RetrievalMode,
+  docs: NeedleDocument[],
+  o: RetrievalOptions,
+  length: number,
+  blockSize: number,
+): Promise<RetrievalRow> {
+  const started = performance.now();
+  const pageSize = Math.min(64, blockSize);
+  const k = scaledTopK(length, blockSize, o.topK);
+  const plas: Partial<PlasConfig> = {
+    plas_block_size: blockSize,
+    plas_encoder_top_k_left: k.left,
+    plas_encoder_top_k_right: k.right,
+    plas_decoder_top_k_left: k.left,
+    plas_decoder_top_k_right: k.right,
+    ...o.plas,
+  };
+  const input: EngineConfigInput = {
+    // Pages for MAX_SEQS whole documents and their answers, and no more.
+    cache: { pageSize, numPages: MAX_SEQS * Math.ceil((length + 32) / pageSize) },
+    scheduler: { maxNumSeqs: MAX_SEQS, maxNumBatchedTokens: 2048 },
+    attention: {
+      backend: mode === 'dense' ? 'dense' : 'plas',
+      plas,
+      statsSampleEvery: 1,
+      gate: (mode === 'plas-mean' ? 'mean' : 'learned') satisfies GateMode,
+    },
+  };
+  const engine = await Engine.create(gpu, model, input);
+  try {
+    const tok = model.tokenizer;
+    const depthStats = new Map<number, [number, number]>();
+    let correct = 0;
+    let promptTokens = 0;
+    const results = await Promise.all(
+      docs.map(async (doc, i) => {
+        const ids = tok.encode(doc.prompt, { addSpecialTokens: false });
+        let text = '';
+        const events = engine.generate({
+          id: `sample-${i}`,
+          promptTokenIds: ids,
+          sampling: samplingParams({ temperature: 0, maxTokens: doc.answer.length + 4 }),
+        });
+        for await (const e of events) if (e.type === 'token') text += e.text;
+        return { doc, ids, text };
+      }),
+    );
+    for (const { doc, ids, text } of results) {
+      const ok = isCorrect(text, doc.answer);
+      promptTokens += ids.length;
+      if (ok) correct++;
+      const d = depthStats.get(doc.depth) ?? [0, 0];
+      d[0] += ok ? 1 : 0;
+      d[1]++;
+      depthStats.set(doc.depth, d);
+    }
+    const stats = await engine.settledStats();
+    let candidates = 0;
+    let selected = 0;
+    let sparseCandidates = 0;
+    let sparseSelected = 0;
+    const last = model.dims.numLayers - 1;
+    const denseLast = engine.plasConfig.denseLastLayer;
+    for (const [layer, s] of stats.attention.layers) {
+      candidates += s.candidateBlocks;
+      selected += s.selectedBlocks;
+      if (!(denseLast && layer === last)) {
+        sparseCandidates += s.candidateBlocks;
+        sparseSelected += s.selectedBlocks;
+      }
+    }
+    return {
+      length,
+      mode,
+      promptTokens: promptTokens / docs.length,
+      correct,
+      samples: docs.length,
+      accuracy: correct / docs.length,
+      byDepth: [...depthStats].sort(([a], [b]) => a - b).map(([depth, [c, n]]) => [depth, c, n]),
+      density: mode === 'dense' || candidates === 0 ? 1 : selected / candidates,
+      sparseLayerDensity: mode === 'dense' || sparseCandidates === 0 ? 1 : sparseSelected / sparseCandidates,
+      topK: mode === 'dense' ? null : k,
+      gate: mode === 'dense' ? 'none (dense attention)' : stats.attention.gate,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+export async function evalRetrieval(
+  gpu: Gpu,
+  model: LoadedModel,
+  o: RetrievalOptions,
+  blockSize: number,
+  onRow: (row: RetrievalRow) => void = () => {},
+): Promise<RetrievalRow[]> {
+  const rows: RetrievalRow[] = [];
+  for (const length of o.lengths) {
+    if (length > model.config.maxPositionEmbeddings) {
+      throw new RangeError(`length ${length} exceeds the model's context (${model.config.maxPositionEmbeddings})`);
+    }
+    const docs = documents(model, o, length);
+    for (const mode of o.modes) {
+      const row = await runMode(gpu, model, mode, docs, o, length, blockSize);
+      rows.push(row);
+      onRow(row);
+    }
+  }
+  return rows;
+}
+
+export function retrievalTableHeader(): string {
+  return ' length  tokens  mode        accuracy   correct  density  sparse-layer density  top-k [left, right]   seconds';
+}
+
+export function retrievalTableRow(r: RetrievalRow): string {
+  const k = r.topK ? `[${r.topK.left}, ${r.topK.right}]` : '-';
+  return (
+    `${String(r.length).padStart(7)} ${r.promptTokens.toFixed(0).padStart(7)}  ${r.mode.padEnd(10)} ` +
+    `${(100 * r.accuracy).toFixed(1).padStart(7)}%  ${`${r.correct}/${r.samples}`.padStart(8)}  ` +
+    `${r.density.toFixed(3).padStart(7)}  ${r.sparseLayerDensity.toFixed(3).padStart(20)}  ${k.padStart(19)}  ` +
+    `${r.seconds.toFixed(0).padStart(8)}`
+  );
+}
