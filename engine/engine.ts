@@ -16,13 +16,14 @@ import { StopStringMatcher } from './generation/stop-strings.ts';
 import type { Gpu } from './gpu/gpu.ts';
 import type { Tensor } from './gpu/tensor.ts';
 import { KVCacheManager } from './kv/kv-cache-manager.ts';
+import { type KvSizing, KvSizingError, sizeKvPool } from './kv/kv-sizing.ts';
 import type { LoadedModel } from './model/load-model.ts';
 import { mergePlasConfig, type PlasConfig } from './plas/config.ts';
 import { describeGate, gateBlockSize, loadPlasGateWeights, uploadGateWeights } from './plas/gate-weights.ts';
 import { type BlockSummary, PlasStats } from './plas/stats.ts';
 import { ModelRunner, type RunnerRequest } from './runner/model-runner.ts';
 import { PagedAttentionBackend } from './runner/paged-backend.ts';
-import { PagedKvPool, pageBytes } from './runner/paged-kv-pool.ts';
+import { PagedKvPool } from './runner/paged-kv-pool.ts';
 import { PlasAttentionBackend } from './runner/plas-backend.ts';
 import type { RequestUpdate } from './scheduler/output.ts';
 import { type FinishReason, Request } from './scheduler/request.ts';
@@ -60,7 +61,16 @@ export interface EngineStats {
   waiting: number;
   steps: number;
   preemptions: number;
-  kv: { numPages: number; pageSize: number; freePages: number; usage: number; tokensThatFit: number };
+  kv: {
+    numPages: number;
+    pageSize: number;
+    freePages: number;
+    usage: number;
+    tokensThatFit: number;
+    /** GPU bytes of the pool, and how many buffers (one K and one V per layer) it is sharded into. */
+    bytes: number;
+    buffers: number;
+  };
   prefixCache: { queriedTokens: number; hitTokens: number };
   generatedTokens: number;
   attention: {
@@ -102,6 +112,7 @@ export class Engine {
     readonly gpu: Gpu,
     readonly model: LoadedModel,
     readonly config: EngineConfig,
+    private readonly sizing: KvSizing,
     private readonly pool: PagedKvPool,
     private readonly gates: (Tensor | undefined)[],
     private readonly gateDescription: string,
@@ -135,20 +146,23 @@ export class Engine {
     }
     const config = engineConfig(input);
     const { pageSize } = config.cache;
-    const perPage = pageBytes(model.dims, pageSize);
-    const perLayerPage = perPage / (2 * model.dims.numLayers);
-    const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
-    const maxPages = Math.floor(limit / perLayerPage);
-    const budget = config.cache.memoryBytes ?? Math.min(2 ** 30, (limit / 4) * 2 * model.dims.numLayers);
-    // Never more pages than max_num_seqs full-length sequences could use.
-    const useful = Math.ceil((config.scheduler.maxNumSeqs * model.config.maxPositionEmbeddings) / pageSize);
-    const numPages = config.cache.numPages ?? Math.min(maxPages, useful, Math.floor(budget / perPage));
-    if (numPages < 1)
-      throw new EngineConfigError(`kv_cache_memory (${budget} bytes) holds no page of ${perPage} bytes`);
-    if (numPages > maxPages) {
-      throw new EngineConfigError(
-        `num_pages (${numPages}) exceeds the ${maxPages} pages one binding of ${limit} bytes holds`,
-      );
+    const d = model.dims;
+    let sizing: KvSizing;
+    try {
+      sizing = sizeKvPool({
+        numLayers: d.numLayers,
+        kvHeads: d.kvHeads,
+        headDim: d.headDim,
+        pageSize,
+        maxBindingBytes: Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize),
+        budgetBytes: config.cache.memoryBytes,
+        numPages: config.cache.numPages,
+        // Never more pages than max_num_seqs full-length sequences could use.
+        maxUsefulPages: Math.ceil((config.scheduler.maxNumSeqs * model.config.maxPositionEmbeddings) / pageSize),
+      });
+    } catch (error) {
+      if (error instanceof KvSizingError) throw new EngineConfigError(error.message);
+      throw error;
     }
     const plasOn = config.attention.backend === 'plas';
     const shape = {
@@ -160,13 +174,13 @@ export class Engine {
     const gateWeights = plasOn ? await loadPlasGateWeights(model.dir, shape) : null;
     const learned = gateWeights && config.attention.gate === 'learned' ? gateWeights : null;
     const gates = learned ? uploadGateWeights(gpu, learned, shape) : [];
-    const pool = new PagedKvPool(gpu, model.dims, { numPages, pageSize, keySums: plasOn });
+    const pool = new PagedKvPool(gpu, model.dims, { numPages: sizing.numPages, pageSize, keySums: plasOn });
     const gate = !gateWeights
       ? 'not loaded (dense attention)'
       : learned
         ? describeGate(learned)
         : `mean pooling on all ${model.dims.numLayers} layers (asked for; the folder's gate is not used)`;
-    return new Engine(gpu, model, config, pool, gates, gate);
+    return new Engine(gpu, model, config, sizing, pool, gates, gate);
   }
 
   /** The PLAS config in force. */
@@ -320,6 +334,8 @@ export class Engine {
         freePages: kv.numFreePages,
         usage: kv.usage,
         tokensThatFit: this.kv.tokensThatFit(),
+        bytes: this.sizing.totalBytes,
+        buffers: this.sizing.buffers,
       },
       prefixCache: { queriedTokens: kv.prefixCacheQueries, hitTokens: kv.prefixCacheHits },
       generatedTokens: this.generatedTokens,

@@ -1,120 +1,90 @@
 /**
- * How many KV pages a memory budget buys, and how to split them over storage buffers.
+ * How many KV pages the engine allocates, and how the pool is split into GPU buffers.
  *
- * A page holds `pageSize` tokens of K and V for every layer and KV head: 2 x numLayers x numKvHeads x headDim x
- * bytesPerElement x pageSize bytes, contiguous. WebGPU caps one storage binding (maxStorageBufferBindingSize, 128 MiB
- * unless asked for more) and one buffer (maxBufferSize), so the pool is cut into shards of whole pages, each its own
- * buffer and binding: page p lives in shard floor(p / pagesPerShard) at byte offset (p % pagesPerShard) x pageBytes.
- * A page never straddles two shards, so a kernel reads any page through one binding. How bytes are laid out INSIDE a
- * page (layer, K or V, head, slot) is the attention kernels' choice; only its size is fixed here.
+ * The pool is sharded by layer and by K/V: each layer has a K and a V buffer of [numPages, pageSize, kvHeads, D]
+ * f32 (engine/kv/paged-layout.ts), each bound whole by the attention kernels. So the whole pool may be many times one
+ * storage binding (2 x numLayers buffers), but one layer's K must fit one binding (maxStorageBufferBindingSize, and
+ * maxBuffer Size): that bounds the pages, with the numbers in the error when a budget asks for more.
+ *
+ * Example: Llama-3-8B (32 layers, 8 KV heads of 128): a 64-token page is 256 KiB per layer buffer; 131,072 tokens are
+ * 2,048 pages = 512 MiB per buffer (64 buffers, 32 GiB in all), within SwiftShader's 1 GiB binding and a desktop
+ * GPU's 1-4 GiB.
  */
 
 export interface KvSizingInput {
-  /** Bytes the KV cache may use, > 0. */
-  budgetBytes: number;
   numLayers: number;
-  numKvHeads: number;
+  kvHeads: number;
   headDim: number;
-  /** 4 (f32), 2 (f16), or 1 (8-bit). */
-  bytesPerElement: number;
-  /** Tokens per page: a power of two in [1, 1024], default 64. */
-  pageSize?: number;
-  /** The largest storage binding (and buffer) the device allows: min(maxStorageBufferBindingSize, maxBufferSize). */
+  /** Tokens per page (a power of two, validated by the engine config). */
+  pageSize: number;
+  /** The largest buffer the kernels bind whole: min(maxStorageBufferBindingSize, maxBufferSize). */
   maxBindingBytes: number;
-  /** When PLAS is on: its block size, a power of two in [16, 256] that page_size must divide. */
-  plasBlockSize?: number;
-  /** Optional cap on pages (e.g. no more than max_num_seqs x max_model_len needs). */
-  maxPages?: number;
-}
-
-export interface KvShard {
-  firstPage: number;
-  numPages: number;
-  byteLength: number;
+  /** Bytes the pool may use in all; default min(1 GiB, a quarter of one binding per buffer). */
+  budgetBytes?: number;
+  /** An exact page count, instead of a budget. */
+  numPages?: number;
+  /** More pages than this are of no use (e.g. max_num_seqs full-length sequences). */
+  maxUsefulPages?: number;
 }
 
 export interface KvSizing {
-  pageSize: number;
-  /** Bytes of one page, all layers' K and V. */
-  pageBytes: number;
   numPages: number;
-  /** numPages x pageSize. */
-  numTokens: number;
-  /** Pages per shard; every shard but the last holds exactly this many. */
-  pagesPerShard: number;
-  shards: KvShard[];
+  pageSize: number;
+  /** numPages x pageSize: the tokens the pool holds at once, over all sequences. */
+  tokens: number;
+  /** Bytes of one page over all layers, K and V. */
+  pageBytes: number;
+  /** Bytes of each of the 2 x numLayers buffers. */
+  bufferBytes: number;
+  buffers: number;
+  totalBytes: number;
+  /** The most pages one binding allows. */
+  maxPages: number;
 }
 
-export const DEFAULT_PAGE_SIZE = 64;
-
-const isPow2 = (n: number) => Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
-
-function positiveInt(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} (${value}) must be a positive integer`);
+export class KvSizingError extends RangeError {
+  override name = 'KvSizingError';
 }
 
-export function sizeKvCache(input: KvSizingInput): KvSizing {
-  const pageSize = input.pageSize ?? DEFAULT_PAGE_SIZE;
-  const { numLayers, numKvHeads, headDim, bytesPerElement, budgetBytes, maxBindingBytes, plasBlockSize } = input;
-  positiveInt('num_layers', numLayers);
-  positiveInt('num_kv_heads', numKvHeads);
-  positiveInt('head_dim', headDim);
-  positiveInt('max_binding_bytes', maxBindingBytes);
-  if (![1, 2, 4].includes(bytesPerElement)) {
-    throw new RangeError(`bytes_per_element (${bytesPerElement}) must be 1, 2 or 4`);
-  }
-  if (!(budgetBytes > 0)) throw new RangeError(`kv budget (${budgetBytes} bytes) must be > 0`);
-  if (plasBlockSize !== undefined) {
-    if (!isPow2(plasBlockSize) || plasBlockSize < 16 || plasBlockSize > 256) {
-      throw new RangeError(`plas_block_size (${plasBlockSize}) must be a power of two in [16, 256]`);
-    }
-    if (!isPow2(pageSize) || plasBlockSize % pageSize !== 0) {
-      throw new RangeError(
-        `page_size (${pageSize}) must be a power of two dividing plas_block_size (${plasBlockSize})`,
-      );
-    }
-  }
-  if (!isPow2(pageSize) || pageSize > 1024) {
-    throw new RangeError(`page_size (${pageSize}) must be a power of two in [1, 1024]`);
-  }
-  const pageBytes = 2 * numLayers * numKvHeads * headDim * bytesPerElement * pageSize;
-  const pageFormula =
-    `page_size ${pageSize} x ${numLayers} layers x ${numKvHeads} kv heads x head_dim ${headDim} x 2 (K and V)` +
-    ` x ${bytesPerElement} bytes`;
-  if (pageBytes % 4 !== 0) {
-    throw new RangeError(`one KV page is ${pageBytes} bytes (${pageFormula}), not a whole number of 32-bit words`);
-  }
-  if (pageBytes > maxBindingBytes) {
-    throw new RangeError(
-      `one KV page is ${pageBytes} bytes (${pageFormula}) but max_binding_bytes is ${maxBindingBytes}: lower page_size`,
+const F32 = 4;
+
+export function sizeKvPool(input: KvSizingInput): KvSizing {
+  const { numLayers, kvHeads, headDim, pageSize, maxBindingBytes } = input;
+  const perBufferPage = pageSize * kvHeads * headDim * F32;
+  const buffers = 2 * numLayers;
+  const pageBytes = perBufferPage * buffers;
+  const maxPages = Math.floor(maxBindingBytes / perBufferPage);
+  if (maxPages < 1) {
+    throw new KvSizingError(
+      `one KV page of ${pageSize} tokens x ${kvHeads} kv heads x head_dim ${headDim} is ${perBufferPage} bytes per ` +
+        `layer, over this adapter's ${maxBindingBytes}-byte binding limit: lower the page size`,
     );
   }
-  let numPages = Math.floor(budgetBytes / pageBytes);
-  if (input.maxPages !== undefined) {
-    positiveInt('max_pages', input.maxPages);
-    numPages = Math.min(numPages, input.maxPages);
+  const budget = input.budgetBytes ?? Math.min(2 ** 30, (maxBindingBytes / 4) * buffers);
+  if (!(budget > 0)) throw new KvSizingError(`kv_cache_memory (${budget} bytes) must be > 0`);
+  let numPages = input.numPages ?? Math.floor(budget / pageBytes);
+  if (input.numPages === undefined && input.maxUsefulPages !== undefined) {
+    numPages = Math.min(numPages, input.maxUsefulPages);
   }
+  if (input.numPages === undefined) numPages = Math.min(numPages, maxPages);
   if (numPages < 1) {
-    throw new RangeError(
-      `kv budget (${budgetBytes} bytes) holds no page of ${pageBytes} bytes (${pageFormula}): raise the budget or lower page_size`,
+    throw new KvSizingError(`kv_cache_memory (${budget} bytes) holds no page of ${pageBytes} bytes`);
+  }
+  if (numPages > maxPages) {
+    throw new KvSizingError(
+      `num_pages (${numPages}) needs ${numPages * perBufferPage} bytes per layer buffer, over this adapter's ` +
+        `${maxBindingBytes}-byte binding limit (${maxPages} pages): lower --kv-cache-memory`,
     );
   }
-  const pagesPerShard = Math.min(numPages, Math.floor(maxBindingBytes / pageBytes));
-  const shards: KvShard[] = [];
-  for (let first = 0; first < numPages; first += pagesPerShard) {
-    const n = Math.min(pagesPerShard, numPages - first);
-    shards.push({ firstPage: first, numPages: n, byteLength: n * pageBytes });
-  }
-  return { pageSize, pageBytes, numPages, numTokens: numPages * pageSize, pagesPerShard, shards };
-}
-
-/** Where page `page` lives: its shard and the byte offset of its first byte in that shard's buffer. */
-export function pageLocation(sizing: KvSizing, page: number): { shard: number; byteOffset: number } {
-  if (!Number.isInteger(page) || page < 0 || page >= sizing.numPages) {
-    throw new RangeError(`page ${page} is not in [0, ${sizing.numPages})`);
-  }
+  const bufferBytes = numPages * perBufferPage;
   return {
-    shard: Math.floor(page / sizing.pagesPerShard),
-    byteOffset: (page % sizing.pagesPerShard) * sizing.pageBytes,
+    numPages,
+    pageSize,
+    tokens: numPages * pageSize,
+    pageBytes,
+    bufferBytes,
+    buffers,
+    totalBytes: bufferBytes * buffers,
+    maxPages,
   };
 }

@@ -3,7 +3,7 @@
  * kernels in shaders/paged_*.wgsl and shaders/plas_*.wgsl, their launchers and twins all follow this contract.
  *
  * Pools, per layer (each its own buffer, so the pool is sharded by layer and by K/V: a 128K-token context of an 8B
- * model needs 256 MiB per buffer in f16, within every adapter's binding limit once requested):
+ * model needs 512 MiB per buffer in f32, within SwiftShader's 1 GiB binding and a desktop GPU's; see kv-sizing.ts):
  *   k:        f32 [numPages, pageSize, kvHeads, D]   key of token slot s of page p at ((p * pageSize + s) * kvHeads + h) * D
  *   v:        f32 [numPages, pageSize, kvHeads, D]
  *   keySums:  f32 [numPages, kvHeads, D]             PLAS: per page, the sum over its filled slots of (post-RoPE) keys,

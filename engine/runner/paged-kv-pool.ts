@@ -14,11 +14,6 @@ export interface PagedKvPoolOptions {
   keySums?: boolean;
 }
 
-/** Bytes of KV one page takes across all layers (K and V, f32), for sizing from a memory budget. */
-export function pageBytes(dims: ModelDims, pageSize: number): number {
-  return 2 * dims.numLayers * pageSize * dims.kvHeads * dims.headDim * 4;
-}
-
 export class PagedKvPool {
   readonly layers: PagedKvLayer[] = [];
 

@@ -1,53 +1,45 @@
+/** KV pool sizing: pages from a budget or a count, sharded one buffer per layer and per K/V, bounded by one binding. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { pageLocation, sizeKvCache } from '../../../engine/kv/kv-sizing.ts';
+import { sizeKvPool } from '../../../engine/kv/kv-sizing.ts';
 
-const MiB = 1 << 20;
-// Llama-3-8B-like: 32 layers, 8 KV heads of 128, f16: 64-token page = 2 x 32 x 8 x 128 x 2 x 64 = 8 MiB.
-const llama8b = { numLayers: 32, numKvHeads: 8, headDim: 128, bytesPerElement: 2 };
+const MiB = 2 ** 20;
+// Llama-3-8B: 32 layers, 8 KV heads of 128; f32 pages of 64 tokens are 256 KiB per layer buffer.
+const llama8b = { numLayers: 32, kvHeads: 8, headDim: 128, pageSize: 64 };
 
-it('sizes pages and shards whole pages under the binding limit', () => {
-  const s = sizeKvCache({ ...llama8b, budgetBytes: 1000 * MiB, maxBindingBytes: 128 * MiB });
-  assert.equal(s.pageSize, 64);
-  assert.equal(s.pageBytes, 8 * MiB);
-  assert.equal(s.numPages, 125);
-  assert.equal(s.numTokens, 8000);
-  assert.equal(s.pagesPerShard, 16);
-  assert.equal(s.shards.length, 8);
-  assert.deepEqual(s.shards[7], { firstPage: 112, numPages: 13, byteLength: 13 * 8 * MiB });
-  assert.equal(
-    s.shards.reduce((n, x) => n + x.numPages, 0),
-    125,
-  );
-  for (const x of s.shards) assert.ok(x.byteLength <= 128 * MiB);
-  assert.deepEqual(pageLocation(s, 17), { shard: 1, byteOffset: 8 * MiB });
-  assert.throws(() => pageLocation(s, 125), /page 125 is not in \[0, 125\)/);
+it('a 128K-token pool of an 8B model: 64 buffers of 512 MiB, each within a 1 GiB binding', () => {
+  const s = sizeKvPool({ ...llama8b, maxBindingBytes: 1024 * MiB, numPages: 2048 });
+  assert.equal(s.tokens, 131072);
+  assert.equal(s.buffers, 64);
+  assert.equal(s.bufferBytes, 512 * MiB);
+  assert.equal(s.totalBytes, 32 * 1024 * MiB);
+  assert.equal(s.pageBytes, 64 * 256 * 1024);
+  assert.equal(s.maxPages, 4096);
 });
 
-it('a budget under one binding is one shard; maxPages caps', () => {
-  const s = sizeKvCache({ ...llama8b, pageSize: 16, budgetBytes: 100 * MiB, maxBindingBytes: 1024 * MiB });
-  assert.equal(s.shards.length, 1);
-  assert.equal(s.numPages, 50);
-  assert.equal(sizeKvCache({ ...llama8b, budgetBytes: 100 * MiB, maxBindingBytes: 1 << 30, maxPages: 3 }).numPages, 3);
+it('a budget buys whole pages, capped by one binding and by the pages that can be of use', () => {
+  const budget = sizeKvPool({ ...llama8b, maxBindingBytes: 1024 * MiB, budgetBytes: 1000 * MiB });
+  assert.equal(budget.numPages, 62); // 1000 MiB / 16 MiB per page over all 64 buffers
+  const capped = sizeKvPool({ ...llama8b, maxBindingBytes: 128 * MiB, budgetBytes: 64 * 1024 * MiB });
+  assert.equal(capped.numPages, 512, 'a 128 MiB binding holds 512 pages of 256 KiB');
+  assert.equal(capped.bufferBytes, 128 * MiB);
+  const useful = sizeKvPool({ ...llama8b, maxBindingBytes: 1024 * MiB, budgetBytes: 1000 * MiB, maxUsefulPages: 3 });
+  assert.equal(useful.numPages, 3);
+  // Default budget: a quarter of a binding per buffer, at most 1 GiB in all.
+  assert.equal(sizeKvPool({ ...llama8b, maxBindingBytes: 1024 * MiB }).totalBytes, 1024 * MiB);
 });
 
-it('cross-field errors print the values', () => {
-  const base = { ...llama8b, budgetBytes: 1000 * MiB, maxBindingBytes: 128 * MiB };
+it('errors name the limit and the numbers', () => {
   assert.throws(
-    () => sizeKvCache({ ...base, pageSize: 48, plasBlockSize: 128 }),
-    /page_size \(48\) must be a power of two dividing plas_block_size \(128\)/,
+    () => sizeKvPool({ ...llama8b, maxBindingBytes: 128 * MiB, numPages: 600 }),
+    /num_pages \(600\) needs 157286400 bytes per layer buffer, over this adapter's 134217728-byte binding limit \(512 pages\)/,
   );
   assert.throws(
-    () => sizeKvCache({ ...base, pageSize: 256, plasBlockSize: 128 }),
-    /page_size \(256\) must be a power of two dividing plas_block_size \(128\)/,
+    () => sizeKvPool({ ...llama8b, maxBindingBytes: 1024 * MiB, budgetBytes: MiB }),
+    /kv_cache_memory \(1048576 bytes\) holds no page of 16777216 bytes/,
   );
-  assert.throws(() => sizeKvCache({ ...base, plasBlockSize: 96 }), /plas_block_size \(96\)/);
   assert.throws(
-    () => sizeKvCache({ ...base, maxBindingBytes: 4 * MiB }),
-    /one KV page is 8388608 bytes .* lower page_size/,
+    () => sizeKvPool({ ...llama8b, maxBindingBytes: 64 * 1024 }),
+    /one KV page of 64 tokens x 8 kv heads x head_dim 128 is 262144 bytes per layer/,
   );
-  assert.throws(() => sizeKvCache({ ...base, budgetBytes: MiB }), /holds no page of 8388608 bytes/);
-  assert.throws(() => sizeKvCache({ ...base, bytesPerElement: 3 }), /bytes_per_element \(3\)/);
-  assert.throws(() => sizeKvCache({ ...base, numLayers: 0 }), /num_layers \(0\) must be a positive integer/);
-  assert.equal(sizeKvCache({ ...base, pageSize: 32, plasBlockSize: 128 }).pageBytes, 4 * MiB);
 });
