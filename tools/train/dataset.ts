@@ -1,0 +1,142 @@
+/**
+ * Training sequences for the default model: documents of three kinds packed into sequences of T + 1 tokens (inputs
+ * and shifted targets), with `<|endoftext|>` after each document.
+ * - text: Bible chapters, runs of fortunes, runs of dictionary entries (WordNet glosses);
+ * - retrieval: a pass key or key-value facts hidden at a random depth of text filler and asked for at the end,
+ *   64 to T tokens long, as plain text or as a chat;
+ * - chat: short ChatML exchanges (chat.ts).
+ * Kinds are chosen so that each keeps its share of the tokens (`shares`), whatever the lengths of its documents.
+ */
+import { factsDocument, type Haystack, type NeedleRng, passKeyDocument } from '../../main/cli/eval/needle.ts';
+import { type ChatSources, chatExample, retrievalChat } from './chat.ts';
+import { type BibleChapter, chapterText, type Gloss, glossText } from './corpus.ts';
+
+export type Kind = 'text' | 'retrieval' | 'chat';
+
+export interface DatasetSources {
+  chapters: readonly BibleChapter[];
+  fortunes: readonly string[];
+  glosses: readonly Gloss[];
+  /** Filler for retrieval documents, with the probability of drawing from each. */
+  haystacks: readonly { haystack: Haystack; weight: number }[];
+  chat: ChatSources;
+  /** Nouns for key-value facts. */
+  names: readonly string[];
+}
+
+export interface Encoder {
+  encode(text: string): number[];
+  count(text: string): number;
+  endOfText: number;
+}
+
+export const DEFAULT_SHARES: Record<Kind, number> = { text: 0.5, retrieval: 0.35, chat: 0.15 };
+
+export class SequenceBuilder {
+  private readonly tokens: Record<Kind, number> = { text: 0, retrieval: 0, chat: 0 };
+
+  constructor(
+    private readonly sources: DatasetSources,
+    private readonly encoder: Encoder,
+    private readonly rng: NeedleRng,
+    private readonly shares: Record<Kind, number> = DEFAULT_SHARES,
+  ) {}
+
+  /** Tokens written so far, per kind. */
+  get counts(): Readonly<Record<Kind, number>> {
+    return this.tokens;
+  }
+
+  /** One sequence of exactly `length` tokens. */
+  sequence(length: number): number[] {
+    const seq: number[] = [];
+    while (seq.length < length) {
+      const room = length - seq.length;
+      const kind = this.nextKind();
+      let ids: number[] | null = null;
+      if (kind === 'retrieval' && room >= 96) ids = this.retrieval(room);
+      else if (kind === 'chat') ids = this.chat(room);
+      const used: Kind = ids ? kind : 'text';
+      ids ??= this.text(room);
+      const piece = ids.slice(0, room);
+      this.tokens[used] += piece.length;
+      seq.push(...piece);
+    }
+    return seq;
+  }
+
+  /** The kind furthest below its share of the tokens written so far. */
+  private nextKind(): Kind {
+    const total = this.tokens.text + this.tokens.retrieval + this.tokens.chat + 1;
+    let best: Kind = 'text';
+    let deficit = -Infinity;
+    for (const kind of ['text', 'retrieval', 'chat'] as const) {
+      const d = this.shares[kind] - this.tokens[kind] / total + 0.02 * this.rng.next();
+      if (d > deficit) [best, deficit] = [kind, d];
+    }
+    return best;
+  }
+
+  private retrieval(room: number): number[] | null {
+    const { haystacks, names } = this.sources;
+    const rng = this.rng;
+    const haystack = pickWeighted(haystacks, rng.next()).haystack;
+    const target = 64 + Math.floor(rng.next() * (room - 80)); // leaves room for the answer and end of text
+    const count = (t: string) => this.encoder.count(t);
+    const digits = 3 + Math.floor(rng.next() * 5);
+    const doc =
+      rng.next() < 0.6
+        ? passKeyDocument(haystack, count, rng, { tokens: target, digits })
+        : factsDocument(haystack, count, rng, { tokens: target, digits, names, facts: 2 + Math.floor(rng.next() * 5) });
+    const text = rng.next() < 0.65 ? `${doc.prompt} ${doc.answer}.` : retrievalChat(doc);
+    const ids = [...this.encoder.encode(text), this.encoder.endOfText];
+    return ids.length <= room ? ids : null; // a cut retrieval document would teach nothing
+  }
+
+  private chat(room: number): number[] | null {
+    const ids = [...this.encoder.encode(chatExample(this.rng, this.sources.chat)), this.encoder.endOfText];
+    return ids.length <= room ? ids : null;
+  }
+
+  /** A text document; it may be longer than the room left, and is then cut. */
+  private text(room: number): number[] {
+    const { chapters, fortunes, glosses } = this.sources;
+    const rng = this.rng;
+    const r = rng.next();
+    let text: string;
+    if (r < 0.45) {
+      text = chapterText(chapters[Math.floor(rng.next() * chapters.length)]);
+    } else if (r < 0.7) {
+      const parts: string[] = [];
+      let chars = 0;
+      while (chars < room * 4) {
+        const f = fortunes[Math.floor(rng.next() * fortunes.length)];
+        parts.push(f);
+        chars += f.length;
+      }
+      text = parts.join('\n\n');
+    } else {
+      // Dictionary entries in runs, in the order WordNet lists them (related senses sit together).
+      const start = Math.floor(rng.next() * glosses.length);
+      const parts: string[] = [];
+      let chars = 0;
+      for (let i = start; chars < room * 4 && i < start + 400; i++) {
+        const g = glossText(glosses[i % glosses.length]);
+        parts.push(g);
+        chars += g.length;
+      }
+      text = parts.join('\n');
+    }
+    return [...this.encoder.encode(text), this.encoder.endOfText];
+  }
+}
+
+/** The item whose cumulative weight first exceeds u x total weight. */
+function pickWeighted<T extends { weight: number }>(items: readonly T[], u: number): T {
+  let r = u * items.reduce((a, h) => a + h.weight, 0);
+  for (const item of items) {
+    r -= item.weight;
+    if (r < 0) return item;
+  }
+  return items[0];
+}
