@@ -172,7 +172,8 @@ export class Engine {
       blockSize: config.attention.plas.plas_block_size,
     };
     const gateWeights = plasOn ? await loadPlasGateWeights(model.dir, shape) : null;
-    const learned = gateWeights && config.attention.gate === 'learned' ? gateWeights : null;
+    // gate 'mean' leaves a folder's gate out (a folder without one pools by the mean anyway).
+    const learned = gateWeights && (config.attention.gate === 'learned' || !gateWeights.file) ? gateWeights : null;
     const gates = learned ? uploadGateWeights(gpu, learned, shape) : [];
     const pool = new PagedKvPool(gpu, model.dims, { numPages: sizing.numPages, pageSize, keySums: plasOn });
     const gate = !gateWeights
