@@ -106,10 +106,17 @@ export function chatExample(rng: NeedleRng, s: ChatSources): string {
   return renderChat(turns);
 }
 
-/** A retrieval document asked for in chat form: the document and question from the user, the key from the assistant. */
-export function retrievalChat(doc: NeedleDocument): string {
+/**
+ * A retrieval document asked for in chat form: the document and question from the user, the key from the assistant;
+ * then one more exchange for each of `more` (further questions about the same document).
+ */
+export function retrievalChat(doc: NeedleDocument, more: { question: string; answer: string }[] = []): string {
   return renderChat([
     { role: 'user', content: `${doc.context}\n\n${doc.question}` },
     { role: 'assistant', content: `${doc.answerPrefix} ${doc.answer}.` },
+    ...more.flatMap((m): Turn[] => [
+      { role: 'user', content: m.question },
+      { role: 'assistant', content: m.answer },
+    ]),
   ]);
 }

@@ -1,9 +1,12 @@
 /**
- * Training sequences for the default model: documents of three kinds packed into sequences of T + 1 tokens (inputs
+ * Training sequences for the default model: documents of four kinds packed into sequences of T + 1 tokens (inputs
  * and shifted targets), with `<|endoftext|>` after each document.
  * - text: Bible chapters, runs of fortunes, runs of dictionary entries (WordNet glosses);
- * - retrieval: a pass key or key-value facts hidden at a random depth of text filler and asked for at the end,
- *   64 to T tokens long, as plain text or as a chat;
+ * - retrieval: a pass key or key-value facts hidden at a random depth of text filler and asked for at the end (for
+ *   facts, every one of them is then asked and answered), 64 to T tokens long, as plain text or as a chat;
+ * - echo: a passage, some other text, then the passage again: every token of the repeat is predictable by looking
+ *   back, the signal that grows the induction heads retrieval needs (a needle alone gives a handful of such tokens
+ *   per document, and a first run of 6M tokens without echo learnt no retrieval at all);
  * - chat: short ChatML exchanges (chat.ts).
  * Kinds are chosen so that each keeps its share of the tokens (`shares`), whatever the lengths of its documents.
  */
@@ -11,7 +14,8 @@ import { factsDocument, type Haystack, type NeedleRng, passKeyDocument } from '.
 import { type ChatSources, chatExample, retrievalChat } from './chat.ts';
 import { type BibleChapter, chapterText, type Gloss, glossText } from './corpus.ts';
 
-export type Kind = 'text' | 'retrieval' | 'chat';
+export type Kind = 'text' | 'retrieval' | 'echo' | 'chat';
+const KINDS: readonly Kind[] = ['text', 'retrieval', 'echo', 'chat'];
 
 export interface DatasetSources {
   chapters: readonly BibleChapter[];
@@ -30,10 +34,10 @@ export interface Encoder {
   endOfText: number;
 }
 
-export const DEFAULT_SHARES: Record<Kind, number> = { text: 0.5, retrieval: 0.35, chat: 0.15 };
+export const DEFAULT_SHARES: Record<Kind, number> = { text: 0.4, retrieval: 0.3, echo: 0.15, chat: 0.15 };
 
 export class SequenceBuilder {
-  private readonly tokens: Record<Kind, number> = { text: 0, retrieval: 0, chat: 0 };
+  private readonly tokens: Record<Kind, number> = { text: 0, retrieval: 0, echo: 0, chat: 0 };
 
   constructor(
     private readonly sources: DatasetSources,
@@ -55,6 +59,7 @@ export class SequenceBuilder {
       const kind = this.nextKind();
       let ids: number[] | null = null;
       if (kind === 'retrieval' && room >= 96) ids = this.retrieval(room);
+      else if (kind === 'echo' && room >= 96) ids = this.echo(room);
       else if (kind === 'chat') ids = this.chat(room);
       const used: Kind = ids ? kind : 'text';
       ids ??= this.text(room);
@@ -67,10 +72,10 @@ export class SequenceBuilder {
 
   /** The kind furthest below its share of the tokens written so far. */
   private nextKind(): Kind {
-    const total = this.tokens.text + this.tokens.retrieval + this.tokens.chat + 1;
+    const total = KINDS.reduce((n, k) => n + this.tokens[k], 1);
     let best: Kind = 'text';
     let deficit = -Infinity;
-    for (const kind of ['text', 'retrieval', 'chat'] as const) {
+    for (const kind of KINDS) {
       const d = this.shares[kind] - this.tokens[kind] / total + 0.02 * this.rng.next();
       if (d > deficit) [best, deficit] = [kind, d];
     }
@@ -88,9 +93,32 @@ export class SequenceBuilder {
       rng.next() < 0.6
         ? passKeyDocument(haystack, count, rng, { tokens: target, digits })
         : factsDocument(haystack, count, rng, { tokens: target, digits, names, facts: 2 + Math.floor(rng.next() * 5) });
-    const text = rng.next() < 0.65 ? `${doc.prompt} ${doc.answer}.` : retrievalChat(doc);
+    // Key-value documents then ask for the other facts too, in random order: more lookups per document.
+    const more = (doc.facts ?? [])
+      .filter((f) => f.value !== doc.answer)
+      .sort(() => rng.next() - 0.5)
+      .map((f) => ({
+        question: `What is the special magic number for ${f.name}?`,
+        answer: `The special magic number for ${f.name} is ${f.value}.`,
+      }));
+    const text =
+      rng.next() < 0.65
+        ? [`${doc.prompt} ${doc.answer}.`, ...more.map((m) => `${m.question} ${m.answer}`)].join('\n')
+        : retrievalChat(doc, more);
     const ids = [...this.encoder.encode(text), this.encoder.endOfText];
     return ids.length <= room ? ids : null; // a cut retrieval document would teach nothing
+  }
+
+  /** A passage of 16 to 160 tokens, up to half the room of other text, then the passage again. */
+  private echo(room: number): number[] | null {
+    const rng = this.rng;
+    const haystack = pickWeighted(this.sources.haystacks, rng.next()).haystack;
+    const passageTokens = Math.min(16 + Math.floor(rng.next() * 144), Math.floor(room / 3));
+    const passage = haystack.take(rng, passageTokens).sentences.join('');
+    if (!passage) return null;
+    const gap = haystack.take(rng, Math.floor(rng.next() * (room - 3 * passageTokens))).sentences.join('');
+    const ids = [...this.encoder.encode(`${passage}${gap}${passage}`.trim()), this.encoder.endOfText];
+    return ids.length <= room ? ids : null;
   }
 
   private chat(room: number): number[] | null {

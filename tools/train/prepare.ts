@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SamplingRng } from '../../engine/generation/rng.ts';
 import { Tokenizer } from '../../engine/tokenizer/tokenizer.ts';
-import { Haystack } from '../../main/cli/eval/needle.ts';
+import { Haystack, passKeyDocument } from '../../main/cli/eval/needle.ts';
 import { CHAT_TEMPLATE } from './chat.ts';
 import { chapterText, glossText, HELD_OUT_BOOKS, readBible, readFortunes, readWordNet } from './corpus.ts';
 import { SequenceBuilder } from './dataset.ts';
@@ -145,4 +145,14 @@ writeFileSync(
   join(work, 'reference-ids.json'),
   JSON.stringify(referencePrompts.map((text) => ({ text, ids: encoder.encode(text) }))),
 );
+// Pass-key prompts on held-out filler for probe.py, which follows retrieval while training runs.
+const heldOutHaystack = new Haystack(heldOut.map((c) => c.verses.join(' ')).join(' '), encoder.count);
+const probeRng = new SamplingRng(seed * 7919);
+const probes = phases.flatMap(({ length }) =>
+  Array.from({ length: 20 }, (_, i) => {
+    const doc = passKeyDocument(heldOutHaystack, encoder.count, probeRng, { tokens: length - 16, depth: (i % 5) / 4 });
+    return { length, depth: doc.depth, answer: doc.answer, ids: encoder.encode(doc.prompt), answerIds: encoder.encode(` ${doc.answer}`) };
+  }),
+);
+writeFileSync(join(work, 'probe-passkey.json'), JSON.stringify(probes));
 log(`done: ${join(work, 'meta.json')}`);

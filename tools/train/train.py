@@ -34,6 +34,9 @@ def parse_args():
     p.add_argument("--checkpoint-minutes", type=float, default=10)
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--phase-fractions", default=None,
+                   help="comma-separated share of each phase's sequences to train on, e.g. 1,0.5,0.6 (default: all); "
+                        "the learning-rate schedule spans the shortened run")
     p.add_argument("--no-bf16", action="store_true", help="train in float32 throughout")
     p.add_argument("--layers", type=int, default=6)
     p.add_argument("--hidden", type=int, default=256)
@@ -101,7 +104,10 @@ def main():
         max_position_embeddings=max(p["length"] for p in phases),
     )
     bf16 = not args.no_bf16
-    steps_per_phase = [len(p["train"]) * p["length"] // args.batch_tokens for p in phases]
+    fractions = [float(x) for x in args.phase_fractions.split(",")] if args.phase_fractions else [1.0] * len(phases)
+    if len(fractions) != len(phases) or not all(0 < f <= 1 for f in fractions):
+        raise SystemExit(f"--phase-fractions needs {len(phases)} numbers in (0, 1], got {args.phase_fractions}")
+    steps_per_phase = [int(f * len(p["train"])) * p["length"] // args.batch_tokens for f, p in zip(fractions, phases)]
     total = sum(steps_per_phase)
 
     torch.manual_seed(args.seed)

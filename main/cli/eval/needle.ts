@@ -31,6 +31,8 @@ export interface NeedleDocument {
   depth: number;
   /** Tokens of `prompt` by the counter's estimate (sum of its parts). */
   tokens: number;
+  /** Key-value documents: every fact hidden, the asked one included. */
+  facts?: { name: string; value: string }[];
 }
 
 /** A random key of `digits` digits, not starting with 0. */
@@ -168,6 +170,7 @@ export function factsDocument(
     answer: asked.value,
     depth: placed[facts.indexOf(asked)].depth,
     tokens,
+    facts,
   };
 }
 

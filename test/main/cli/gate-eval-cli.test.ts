@@ -116,8 +116,5 @@ it('eval retrieval runs every mode on the same documents and reports accuracy, d
   // The first test of this file trained the folder's gate.
   assert.match(gate.gate, /^learned gate on layers 0-1$/);
   assert.match(mean.gate, /^mean pooling on all 2 layers/);
-  await assert.rejects(
-    plas('eval', 'retrieval', '--model', model, '--modes', 'dense,sparse'),
-    /unknown mode "sparse"/,
-  );
+  await assert.rejects(plas('eval', 'retrieval', '--model', model, '--modes', 'dense,sparse'), /unknown mode "sparse"/);
 });
