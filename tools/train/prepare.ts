@@ -151,7 +151,13 @@ const probeRng = new SamplingRng(seed * 7919);
 const probes = phases.flatMap(({ length }) =>
   Array.from({ length: 20 }, (_, i) => {
     const doc = passKeyDocument(heldOutHaystack, encoder.count, probeRng, { tokens: length - 16, depth: (i % 5) / 4 });
-    return { length, depth: doc.depth, answer: doc.answer, ids: encoder.encode(doc.prompt), answerIds: encoder.encode(` ${doc.answer}`) };
+    return {
+      length,
+      depth: doc.depth,
+      answer: doc.answer,
+      ids: encoder.encode(doc.prompt),
+      answerIds: encoder.encode(` ${doc.answer}`),
+    };
   }),
 );
 writeFileSync(join(work, 'probe-passkey.json'), JSON.stringify(probes));

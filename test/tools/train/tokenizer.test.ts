@@ -44,7 +44,8 @@ describe('the default model tokenizer', () => {
   it('has the asked size: 256 bytes, the merges, the special tokens on top', () => {
     assert.equal(merges, VOCAB - 256 - SPECIAL_TOKENS.length);
     assert.equal(tokenizer.vocabSize, VOCAB);
-    SPECIAL_TOKENS.forEach((t, i) => assert.equal(tokenizer.tokenToId(t), VOCAB - SPECIAL_TOKENS.length + i));
+    for (const [i, t] of SPECIAL_TOKENS.entries())
+      assert.equal(tokenizer.tokenToId(t), VOCAB - SPECIAL_TOKENS.length + i);
   });
 
   it('splits digits one per token', () => {
@@ -95,7 +96,7 @@ describe('the default model chat format', () => {
     };
     for (let i = 0; i < 50; i++) {
       const text = chatExample(rng, sources);
-      assert.match(text, /^(<\|im_start\|>(system|user|assistant)\n[^]*?<\|im_end\|>\n)+$/);
+      assert.match(text, /^(<\|im_start\|>(system|user|assistant)\n[\s\S]*?<\|im_end\|>\n)+$/);
       assert.ok(text.includes('<|im_start|>assistant\n'));
     }
   });
