@@ -34,7 +34,7 @@ export interface Encoder {
   endOfText: number;
 }
 
-export const DEFAULT_SHARES: Record<Kind, number> = { text: 0.4, retrieval: 0.3, echo: 0.15, chat: 0.15 };
+export const DEFAULT_SHARES: Record<Kind, number> = { text: 0.3, retrieval: 0.35, echo: 0.2, chat: 0.15 };
 
 export class SequenceBuilder {
   private readonly tokens: Record<Kind, number> = { text: 0, retrieval: 0, echo: 0, chat: 0 };
