@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SamplingRng } from '../../engine/generation/rng.ts';
 import { Tokenizer } from '../../engine/tokenizer/tokenizer.ts';
-import { Haystack, passKeyDocument } from '../../main/cli/eval/needle.ts';
+import { ANSWER_ROOM, Haystack, passKeyDocument } from '../../main/cli/eval/needle.ts';
 import { CHAT_TEMPLATE } from './chat.ts';
 import { chapterText, glossText, HELD_OUT_BOOKS, readBible, readFortunes, readWordNet } from './corpus.ts';
 import { SequenceBuilder } from './dataset.ts';
@@ -150,7 +150,10 @@ const heldOutHaystack = new Haystack(heldOut.map((c) => c.verses.join(' ')).join
 const probeRng = new SamplingRng(seed * 7919);
 const probes = phases.flatMap(({ length }) =>
   Array.from({ length: 20 }, (_, i) => {
-    const doc = passKeyDocument(heldOutHaystack, encoder.count, probeRng, { tokens: length - 16, depth: (i % 5) / 4 });
+    const doc = passKeyDocument(heldOutHaystack, encoder.count, probeRng, {
+      tokens: length - ANSWER_ROOM,
+      depth: (i % 5) / 4,
+    });
     return {
       length,
       depth: doc.depth,

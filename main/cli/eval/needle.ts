@@ -16,6 +16,9 @@ export const PASS_KEY_INTRO =
   'There is an important piece of information hidden inside a lot of irrelevant text. Find it and memorize it. ' +
   'I will quiz you about it.';
 
+/** Tokens a needle prompt leaves free within its context length, for the generated answer (up to 16 tokens). */
+export const ANSWER_ROOM = 16;
+
 export interface NeedleDocument {
   /** The whole document up to the question; the model continues it: `${context}\n${question} ${answerPrefix}`. */
   prompt: string;

@@ -13,7 +13,7 @@ import { samplingParams } from '../../../engine/generation/sampling-params.ts';
 import type { Gpu } from '../../../engine/gpu/gpu.ts';
 import type { LoadedModel } from '../../../engine/model/load-model.ts';
 import type { PlasConfig } from '../../../engine/plas/config.ts';
-import { factsDocument, Haystack, isCorrect, type NeedleDocument, passKeyDocument } from './needle.ts';
+import { ANSWER_ROOM, factsDocument, Haystack, isCorrect, type NeedleDocument, passKeyDocument } from './needle.ts';
 
 export type RetrievalMode = 'dense' | 'plas-mean' | 'plas-gate';
 export const RETRIEVAL_MODES: readonly RetrievalMode[] = ['dense', 'plas-mean', 'plas-gate'];
@@ -69,8 +69,7 @@ function documents(model: LoadedModel, o: RetrievalOptions, length: number): Nee
   const haystack = new Haystack(o.filler, count);
   const rng = new SamplingRng(o.seed * 1_000_003 + length);
   const names = ['apple', 'river', 'lantern', 'garden', 'window', 'mountain', 'harbor', 'violin', 'desert', 'castle'];
-  // Room for the answer: the prompt plus up to 16 generated tokens stays within the length.
-  const tokens = length - 16;
+  const tokens = length - ANSWER_ROOM;
   return Array.from({ length: o.samples }, (_, i) => {
     const depth = o.depths[i % o.depths.length];
     return o.task === 'passkey'
