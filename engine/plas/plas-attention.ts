@@ -52,7 +52,7 @@ export interface PlasAttentionArgs {
   gate?: Tensor;
   scale?: number;
   stats?: PlasStats;
-  /** Prefill union tile in tokens (default 128, as the original). */
+  /** Prefill union tile in tokens (default: one prefill attention tile; the original unions 128). */
   unionTokens?: number;
   /** Force the decode split size in KV tiles (tests, benchmarks). */
   tilesPerSplit?: number;

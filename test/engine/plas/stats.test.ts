@@ -56,7 +56,7 @@ describe('PLAS plan', () => {
   );
 
   it('cuts prefill into union tiles, applies the limits per unit, and lists the pages each step touches', () => {
-    const plan = buildPlasPlan(seqs, config, { pageSize: 64, heads: 8, kvHeads: 2, prefillRows: 32 });
+    const plan = buildPlasPlan(seqs, config, { pageSize: 64, heads: 8, kvHeads: 2, prefillRows: 32, unionTokens: 128 });
     // seq 1: tokens at 400..699 -> tiles of 128, 128, 44; the first sees 528 tokens (sparse: >= 500).
     assert.deepEqual(Array.from(plan.units), [0, 0, 1, 0, 1, 0, 128, 0, 1, 128, 128, 0, 1, 256, 44, 0, 2, 0, 1, 1]);
     assert.deepEqual(plan.unitBlocks, [40, 5, 6, 6, 1]);
@@ -82,6 +82,22 @@ describe('PLAS plan', () => {
     );
     const all = buildPlasPlan(seqs, config, { pageSize: 64, heads: 8, kvHeads: 2, allDense: true });
     assert.ok(all.allDense && all.scoreGroups.length === 0);
+  });
+
+  it('unions, by default, the queries of one prefill attention tile', () => {
+    // 32 folded rows / a GQA group of 4 = 8 tokens a unit: seq 1's 300 tokens -> 37 units of 8 and one of 4, each
+    // one prefill item; the first unit's last query sees 408 tokens (dense: < 500), unit 12 (tokens 496..503) the first sparse.
+    const plan = buildPlasPlan(seqs, config, { pageSize: 64, heads: 8, kvHeads: 2, prefillRows: 32 });
+    const prefillUnits = Array.from({ length: plan.units.length / 4 }, (_, u) => plan.units.subarray(u * 4, u * 4 + 4))
+      .filter((u) => u[0] === 1)
+      .map((u) => Array.from(u));
+    assert.equal(prefillUnits.length, 38);
+    assert.deepEqual(prefillUnits[0], [1, 0, 8, 1]);
+    assert.deepEqual(prefillUnits[11], [1, 88, 8, 1]);
+    assert.deepEqual(prefillUnits[12], [1, 96, 8, 0]);
+    assert.deepEqual(prefillUnits[37], [1, 296, 4, 0]);
+    assert.equal(plan.prefillItems.length / 4, 38);
+    assert.deepEqual(Array.from(plan.prefillItems.subarray(4, 8)), [2, 0, 0, 0], 'unit 2 (after decode unit 0), row 0');
   });
 
   it('splits decode units by their expected lists', () => {
