@@ -1,7 +1,7 @@
 /**
  * Step 1 of training the default model: corpus -> tokenizer -> training sequences, all under a work folder.
  *
- *   npx tsx tools/train/prepare.ts --work WORK [--seed 1] [--phases 512:7000000,1024:2000000,2048:2500000]
+ *   npx tsx tools/train/prepare.ts --work WORK [--seed 1] [--phases 128:14000000,512:4000000,1024:2000000,2048:3000000]
  *
  * Writes WORK/tokenizer.json and tokenizer_config.json, WORK/train-<T>.bin (uint16, [N, T + 1] per phase),
  * WORK/val-<T>.bin, WORK/meta.json, the held-out filler the retrieval evaluation uses
@@ -22,7 +22,7 @@ const { values } = parseArgs({
   options: {
     work: { type: 'string' },
     seed: { type: 'string', default: '1' },
-    phases: { type: 'string', default: '512:7000000,1024:2000000,2048:2500000' },
+    phases: { type: 'string', default: '128:14000000,512:4000000,1024:2000000,2048:3000000' },
     'val-sequences': { type: 'string', default: '16' },
   },
 });

@@ -1,7 +1,7 @@
 """Step 2 of training the default model: train it on the sequences prepare.ts wrote, phase after phase (short
 sequences first, then longer ones up to the training length), with checkpoints and resume.
 
-    python3 tools/train/train.py --work WORK [--threads 2] [--batch-tokens 8192] [--lr 2e-3]
+    python3 tools/train/train.py --work WORK [--threads 2] [--batch-tokens 2048,2048,2048,4096] [--lr 2e-3]
 
 Needs Debian's python3-torch (and libopenblas0-pthread: PyTorch's generic BLAS is ~25x slower). Matrix products run
 in bfloat16 autocast where the CPU has it (3.5x faster here), accumulations and the loss in float32. A checkpoint is
@@ -26,19 +26,22 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", required=True)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch-tokens", type=int, default=8192)
+    p.add_argument("--batch-tokens", default=None,
+                   help="tokens per step, one number or one per phase (default: max(2048, 2 x length)); small batches "
+                        "on purpose: induction heads form after about 5e5 x sqrt(sequences x length) tokens "
+                        "(Aoyama et al., 2025), so fewer sequences a step reach them sooner")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--min-lr-ratio", type=float, default=0.1)
     p.add_argument("--warmup-steps", type=int, default=150)
     p.add_argument("--weight-decay", type=float, default=0.1)
     p.add_argument("--checkpoint-minutes", type=float, default=10)
-    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--phase-fractions", default=None,
                    help="comma-separated share of each phase's sequences to train on, e.g. 1,0.5,0.6 (default: all); "
                         "the learning-rate schedule spans the shortened run")
     p.add_argument("--no-bf16", action="store_true", help="train in float32 throughout")
-    p.add_argument("--layers", type=int, default=6)
+    p.add_argument("--layers", type=int, default=4)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--intermediate", type=int, default=768)
     p.add_argument("--heads", type=int, default=4)
@@ -80,6 +83,21 @@ def evaluate(model, phase, bf16):
     return sum(losses) / len(losses)
 
 
+@torch.no_grad()
+def repeat_loss(model, vocab_size, bf16):
+    """Induction probe (Olsson et al., 2022): loss on the second copy of 8 repeated strings of 48 random tokens. About
+    ln(vocab) until induction heads form, then it falls towards 0."""
+    rng = np.random.default_rng(12345)
+    half = rng.integers(0, vocab_size - 8, (8, 48))  # the last ids are special tokens
+    x = torch.from_numpy(np.concatenate([half, half], axis=1))
+    model.eval()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(x[:, :-1])
+    model.train()
+    second = logits[:, 48:].float()  # predicts tokens 49 ..< 96, all known from the first copy
+    return F.cross_entropy(second.reshape(-1, second.shape[-1]), x[:, 49:].reshape(-1)).item()
+
+
 def save(path, state):
     tmp = path + ".tmp"
     torch.save(state, tmp)
@@ -107,7 +125,14 @@ def main():
     fractions = [float(x) for x in args.phase_fractions.split(",")] if args.phase_fractions else [1.0] * len(phases)
     if len(fractions) != len(phases) or not all(0 < f <= 1 for f in fractions):
         raise SystemExit(f"--phase-fractions needs {len(phases)} numbers in (0, 1], got {args.phase_fractions}")
-    steps_per_phase = [int(f * len(p["train"])) * p["length"] // args.batch_tokens for f, p in zip(fractions, phases)]
+    if args.batch_tokens is None:
+        batch_tokens = [max(2048, 2 * p["length"]) for p in phases]
+    else:
+        batch_tokens = [int(x) for x in args.batch_tokens.split(",")]
+        batch_tokens = batch_tokens * len(phases) if len(batch_tokens) == 1 else batch_tokens
+    if len(batch_tokens) != len(phases) or any(b < p["length"] for b, p in zip(batch_tokens, phases)):
+        raise SystemExit(f"--batch-tokens needs 1 or {len(phases)} numbers, each at least its phase's length")
+    steps_per_phase = [int(f * len(p["train"])) * p["length"] // b for f, p, b in zip(fractions, phases, batch_tokens)]
     total = sum(steps_per_phase)
 
     torch.manual_seed(args.seed)
@@ -132,7 +157,7 @@ def main():
         print(f"resumed from {ckpt_path} at step {step}/{total}", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters, {cfg.to_dict()}", flush=True)
-    print(f"{total} steps of {args.batch_tokens} tokens: {steps_per_phase} per phase", flush=True)
+    print(f"{total} steps: {steps_per_phase} per phase, of {batch_tokens} tokens", flush=True)
 
     log = open(os.path.join(work, "train-log.jsonl"), "a")
     last_save = time.time()
@@ -143,7 +168,7 @@ def main():
         if step >= first + n_steps:
             first += n_steps
             continue
-        B = args.batch_tokens // T
+        B = batch_tokens[index] // T
         # The data order is a function of the seed and the phase alone, so a resumed run sees what it would have.
         order = np.random.default_rng(args.seed * 100 + index).permutation(len(phase["train"]))
         while step < first + n_steps:
@@ -165,9 +190,10 @@ def main():
                      "step_s": round(time.time() - t0, 2), "tok_s": round(rate)}
             if step % args.eval_every == 0 or step == first + n_steps:
                 entry["val_loss"] = round(evaluate(model, phase, bf16), 4)
+                entry["repeat_loss"] = round(repeat_loss(model, cfg.vocab_size, bf16), 3)
             log.write(json.dumps(entry) + "\n")
             log.flush()
-            if step % 10 == 0 or "val_loss" in entry:
+            if step % 50 == 0 or "val_loss" in entry:
                 print(json.dumps(entry), flush=True)
             if time.time() - last_save > args.checkpoint_minutes * 60 or step == first + n_steps:
                 save(ckpt_path, {"config": cfg.to_dict(), "model": model.state_dict(),
