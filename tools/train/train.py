@@ -40,6 +40,9 @@ def parse_args():
     p.add_argument("--phase-fractions", default=None,
                    help="comma-separated share of each phase's sequences to train on, e.g. 1,0.5,0.6 (default: all); "
                         "the learning-rate schedule spans the shortened run")
+    p.add_argument("--init", default=None,
+                   help="start from the weights of this checkpoint (e.g. another run's ckpt.pt), with a fresh optimizer "
+                        "and schedule: continued training on new phases, such as more 2,048-token sequences")
     p.add_argument("--no-bf16", action="store_true", help="train in float32 throughout")
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--hidden", type=int, default=256)
@@ -155,6 +158,12 @@ def main():
         opt.load_state_dict(state["optimizer"])
         step = state["step"]
         print(f"resumed from {ckpt_path} at step {step}/{total}", flush=True)
+    elif args.init:
+        state = torch.load(args.init)
+        if state["config"] != cfg.to_dict():
+            raise SystemExit(f"{args.init} was trained with {state['config']}, not {cfg.to_dict()}")
+        model.load_state_dict(state["model"])
+        print(f"initialised from {args.init} (its step {state['step']})", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters, {cfg.to_dict()}", flush=True)
     print(f"{total} steps: {steps_per_phase} per phase, of {batch_tokens} tokens", flush=True)
