@@ -3,8 +3,8 @@
  * kernels take. Built once per step (and per "all dense" variant for the last layer), shared by every layer.
  *
  * Units are what attention visits a block list for: a tile of up to `unionTokens` consecutive new tokens of a
- * prefilling sequence (the prefill token union; by default one prefill attention tile), or the one new token of a decoding sequence. Each unit x kv head gets
- * one sorted list of block ids (plas_union). A unit is dense when its last query sees fewer tokens than the limit of
+ * prefilling sequence (the prefill token union; by default one prefill attention tile), or the one new token of a
+ * decoding sequence. Each unit x kv head gets one sorted list of block ids (plas_union). A unit is dense when its last query sees fewer tokens than the limit of
  * its side (isDenseBelowLimit): the same rule decides selection and attention, so they cannot disagree.
  * A sequence with one new token is decoding (decoder top-k range and limit); with more, it is prefilling (encoder).
  */
@@ -20,8 +20,8 @@ export interface PlasPlanOptions {
   kvHeads: number;
   /**
    * Tokens of a prefill union tile. Default: the queries of one prefill attention tile (prefillRows / group), so each
-   * tile visits only the blocks its own queries chose. The original unions 128 tokens, which at a few thousand tokens
-   * of context makes most blocks visited (measured: 67-72% of 32 blocks at top-k 5-7).
+   * tile visits only the blocks its own queries chose. The original unions 128 tokens, which visits, for every tile,
+   * the blocks chosen by up to 128 / tile-tokens other tiles too.
    */
   unionTokens?: number;
   /** Every unit dense (the last layer when config.denseLastLayer). */

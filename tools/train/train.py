@@ -101,6 +101,15 @@ def repeat_loss(model, vocab_size, bf16):
     return F.cross_entropy(second.reshape(-1, second.shape[-1]), x[:, 49:].reshape(-1)).item()
 
 
+def load_checkpoint(path, cfg, model):
+    """A checkpoint's state, its weights loaded into `model`; it must have been trained with the same config."""
+    state = torch.load(path)
+    if state["config"] != cfg.to_dict():
+        raise SystemExit(f"{path} was trained with {state['config']}, not {cfg.to_dict()}")
+    model.load_state_dict(state["model"])
+    return state
+
+
 def save(path, state):
     tmp = path + ".tmp"
     torch.save(state, tmp)
@@ -151,18 +160,12 @@ def main():
     ckpt_path = os.path.join(work, "ckpt.pt")
     step = 0
     if os.path.exists(ckpt_path):
-        state = torch.load(ckpt_path)
-        if state["config"] != cfg.to_dict():
-            raise SystemExit(f"{ckpt_path} was trained with {state['config']}, not {cfg.to_dict()}: use another --work")
-        model.load_state_dict(state["model"])
+        state = load_checkpoint(ckpt_path, cfg, model)
         opt.load_state_dict(state["optimizer"])
         step = state["step"]
         print(f"resumed from {ckpt_path} at step {step}/{total}", flush=True)
     elif args.init:
-        state = torch.load(args.init)
-        if state["config"] != cfg.to_dict():
-            raise SystemExit(f"{args.init} was trained with {state['config']}, not {cfg.to_dict()}")
-        model.load_state_dict(state["model"])
+        state = load_checkpoint(args.init, cfg, model)
         print(f"initialised from {args.init} (its step {state['step']})", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters, {cfg.to_dict()}", flush=True)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Step } from '../../../engine/gpu/step.ts';
 import { parsePlasConfig } from '../../../engine/plas/config.ts';
-import { buildPlasPlan, decodeSplits, keySumItems } from '../../../engine/plas/plan.ts';
+import { buildPlasPlan, decodeSplits, keySumItems, UNIT_COLUMNS } from '../../../engine/plas/plan.ts';
 import { PlasStats } from '../../../engine/plas/stats.ts';
 
 describe('PlasStats', () => {
@@ -86,9 +86,12 @@ describe('PLAS plan', () => {
 
   it('unions, by default, the queries of one prefill attention tile', () => {
     // 32 folded rows / a GQA group of 4 = 8 tokens a unit: seq 1's 300 tokens -> 37 units of 8 and one of 4, each
-    // one prefill item; the first unit's last query sees 408 tokens (dense: < 500), unit 12 (tokens 496..503) the first sparse.
+    // one prefill item; the first unit's last query sees 408 tokens (dense: < 500), unit 12 (tokens 496..503) is
+    // the first sparse one.
     const plan = buildPlasPlan(seqs, config, { pageSize: 64, heads: 8, kvHeads: 2, prefillRows: 32 });
-    const prefillUnits = Array.from({ length: plan.units.length / 4 }, (_, u) => plan.units.subarray(u * 4, u * 4 + 4))
+    const prefillUnits = Array.from({ length: plan.units.length / UNIT_COLUMNS }, (_, u) =>
+      plan.units.subarray(u * UNIT_COLUMNS, (u + 1) * UNIT_COLUMNS),
+    )
       .filter((u) => u[0] === 1)
       .map((u) => Array.from(u));
     assert.equal(prefillUnits.length, 38);
