@@ -38,6 +38,18 @@ export interface Encoder {
 // bigrams grow more frequent (Aoyama et al., 2025), and runs at 20% echo learnt none within 11.5M tokens.
 export const DEFAULT_SHARES: Record<Kind, number> = { text: 0.25, retrieval: 0.35, echo: 0.3, chat: 0.1 };
 
+/** Options for the last, long phases: needles far from their question, which a uniform mix makes rare. */
+export interface LongRetrieval {
+  /**
+   * Share of retrieval documents made to fill most of a room of 512+ tokens (80-95% of it): with lengths uniform in
+   * [64, room] alone, a needle 1,500+ tokens back is rare, and those are the ones the model missed. 0 (the default)
+   * draws nothing extra from the generator, so earlier runs stay reproducible.
+   */
+  share?: number;
+  /** Long pass-key documents put their needle at depth u^2, favouring the start of the filler (the farthest). */
+  shallow?: boolean;
+}
+
 export class SequenceBuilder {
   private readonly tokens: Record<Kind, number> = { text: 0, retrieval: 0, echo: 0, chat: 0 };
 
@@ -46,6 +58,7 @@ export class SequenceBuilder {
     private readonly encoder: Encoder,
     private readonly rng: NeedleRng,
     private readonly shares: Record<Kind, number> = DEFAULT_SHARES,
+    private readonly long: LongRetrieval = {},
   ) {}
 
   /** Tokens written so far, per kind. */
@@ -88,12 +101,16 @@ export class SequenceBuilder {
     const { haystacks, names } = this.sources;
     const rng = this.rng;
     const haystack = pickWeighted(haystacks, rng.next()).haystack;
-    const target = 64 + Math.floor(rng.next() * (room - 80)); // leaves room for the answer and end of text
+    const share = this.long.share ?? 0;
+    const long = share > 0 && room >= 512 && rng.next() < share;
+    // Both leave room for the answer and the end of text.
+    const target = long ? Math.floor((0.8 + 0.15 * rng.next()) * room) - 80 : 64 + Math.floor(rng.next() * (room - 80));
     const count = (t: string) => this.encoder.count(t);
     const digits = 3 + Math.floor(rng.next() * 5);
+    const depth = long && this.long.shallow ? rng.next() ** 2 : undefined;
     const doc =
       rng.next() < 0.6
-        ? passKeyDocument(haystack, count, rng, { tokens: target, digits })
+        ? passKeyDocument(haystack, count, rng, { tokens: target, digits, depth })
         : factsDocument(haystack, count, rng, { tokens: target, digits, names, facts: 2 + Math.floor(rng.next() * 5) });
     // Key-value documents then ask for the other facts too, in random order: more lookups per document.
     const more = (doc.facts ?? [])

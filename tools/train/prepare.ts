@@ -3,6 +3,9 @@
  *
  *   npx tsx tools/train/prepare.ts --work WORK [--seed 1] [--phases 128:14000000,512:4000000,1024:2000000,2048:3000000]
  *
+ * --long-retrieval P: a share P of the retrieval documents fills most of a long sequence (needles far from their
+ * question); --shallow-needles also puts those needles near the start of their filler. For fine-tuning phases.
+ *
  * Writes WORK/tokenizer.json and tokenizer_config.json, WORK/train-<T>.bin (uint16, [N, T + 1] per phase),
  * WORK/val-<T>.bin, WORK/meta.json, the held-out filler the retrieval evaluation uses
  * (resources/eval/filler-kjv-heldout.txt) and the default text of `plas gate train` (resources/text/gate-text.txt). Deterministic for a seed. Then run tools/train/train.py.
@@ -24,9 +27,14 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     phases: { type: 'string', default: '128:14000000,512:4000000,1024:2000000,2048:3000000' },
     'val-sequences': { type: 'string', default: '16' },
+    'long-retrieval': { type: 'string', default: '0' },
+    'shallow-needles': { type: 'boolean', default: false },
   },
 });
-if (!values.work) throw new Error('usage: tools/train/prepare.ts --work DIR [--seed N] [--phases T:TOKENS,...]');
+if (!values.work)
+  throw new Error(
+    'usage: tools/train/prepare.ts --work DIR [--seed N] [--phases T:TOKENS,...] [--long-retrieval P] [--shallow-needles]',
+  );
 const work = values.work;
 mkdirSync(work, { recursive: true });
 const phases = values.phases.split(',').map((p) => {
@@ -35,6 +43,9 @@ const phases = values.phases.split(',').map((p) => {
   return { length: t, tokens: n };
 });
 const seed = Number(values.seed);
+const longRetrieval = Number(values['long-retrieval']);
+if (!(longRetrieval >= 0 && longRetrieval <= 1))
+  throw new Error(`--long-retrieval must be in [0, 1], got "${values['long-retrieval']}"`);
 const log = (m: string) => console.log(`[prepare] ${m}`);
 
 log('reading the corpus from Debian packages');
@@ -108,6 +119,7 @@ const sources = {
 
 const meta = {
   seed,
+  longRetrieval: { share: longRetrieval, shallow: values['shallow-needles'] },
   vocabSize: VOCAB_SIZE,
   endOfText,
   imStart: tokenizer.tokenToId('<|im_start|>'),
@@ -117,7 +129,10 @@ const meta = {
 for (const [i, phase] of phases.entries()) {
   for (const split of ['train', 'val'] as const) {
     const rng = new SamplingRng(seed * 1000 + i * 2 + (split === 'val' ? 1 : 0));
-    const builder = new SequenceBuilder(sources, encoder, rng);
+    const builder = new SequenceBuilder(sources, encoder, rng, undefined, {
+      share: longRetrieval,
+      shallow: values['shallow-needles'],
+    });
     const n = split === 'train' ? Math.ceil(phase.tokens / phase.length) : Number(values['val-sequences']);
     const rows = phase.length + 1;
     const data = new Uint16Array(n * rows);
