@@ -46,6 +46,8 @@ const seed = Number(values.seed);
 const longRetrieval = Number(values['long-retrieval']);
 if (!(longRetrieval >= 0 && longRetrieval <= 1))
   throw new Error(`--long-retrieval must be in [0, 1], got "${values['long-retrieval']}"`);
+if (values['shallow-needles'] && longRetrieval === 0)
+  throw new Error('--shallow-needles moves the needles of long retrieval documents: it needs --long-retrieval P > 0');
 const log = (m: string) => console.log(`[prepare] ${m}`);
 
 log('reading the corpus from Debian packages');
