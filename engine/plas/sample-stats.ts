@@ -40,10 +40,12 @@ async function record(stats: PlasStats, r: SampleReads): Promise<void> {
   const { plan, kvHeads, heads } = r;
   const requestOf = (seq: number) => r.batch.requestIds?.[seq] ?? `seq ${seq}`;
   const counts = u32(await r.counts);
+  const decodeUnits = new Set(plan.decodeUnits);
   for (let unit = 0; unit < plan.units.length / UNIT_COLUMNS; unit++) {
     const request = requestOf(plan.units[unit * UNIT_COLUMNS]);
     for (let kvh = 0; kvh < kvHeads; kvh++) {
-      stats.recordBlocks(r.layer, request, plan.unitBlocks[unit], counts[unit * kvHeads + kvh]);
+      const decode = decodeUnits.has(unit);
+      stats.recordBlocks(r.layer, request, plan.unitBlocks[unit], counts[unit * kvHeads + kvh], decode);
     }
   }
   if (!r.selection) return;

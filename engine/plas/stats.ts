@@ -1,6 +1,7 @@
 /**
  * PLAS statistics, per layer and per request: candidate blocks (those the queries could see), selected blocks (those
- * attention visits: the union lists), density = selected / candidates; and the recall of the approximate top-k against
+ * attention visits: the union lists), density = selected / candidates, in all and for decode steps alone (prefill and
+ * decode run under separate top-k ranges and limits, so one number would hide either); and the recall of the approximate top-k against
  * the exact top-k of the same scores. Counts come back from the GPU with the step's own submit (no extra one), only on
  * sampled steps (one in `sampleEvery`), because each readback adds a copy and a map to the step.
  *
@@ -17,6 +18,9 @@ export interface BlockCounts {
   selectedBlocks: number;
   /** Sampled (unit, kv head) lists. */
   lists: number;
+  /** The part of candidateBlocks and selectedBlocks from decode steps (units of one new token). */
+  decodeCandidateBlocks: number;
+  decodeSelectedBlocks: number;
   /** Recall numerator and denominator (rows with a selection only). */
   recallHits: number;
   recallTotal: number;
@@ -25,18 +29,32 @@ export interface BlockCounts {
 export interface BlockSummary extends BlockCounts {
   /** selected / candidates (1 when everything was dense). */
   density: number;
+  /** The same over prefill units alone, and over decode units alone; null when none was sampled. */
+  prefillDensity: number | null;
+  decodeDensity: number | null;
   /** recallHits / recallTotal, or null before a sparse row was sampled. */
   recall: number | null;
 }
 
 function empty(): BlockCounts {
-  return { candidateBlocks: 0, selectedBlocks: 0, lists: 0, recallHits: 0, recallTotal: 0 };
+  return {
+    candidateBlocks: 0,
+    selectedBlocks: 0,
+    lists: 0,
+    decodeCandidateBlocks: 0,
+    decodeSelectedBlocks: 0,
+    recallHits: 0,
+    recallTotal: 0,
+  };
 }
 
 function summary(c: BlockCounts): BlockSummary {
+  const prefillCandidates = c.candidateBlocks - c.decodeCandidateBlocks;
   return {
     ...c,
     density: c.candidateBlocks ? c.selectedBlocks / c.candidateBlocks : 1,
+    prefillDensity: prefillCandidates ? (c.selectedBlocks - c.decodeSelectedBlocks) / prefillCandidates : null,
+    decodeDensity: c.decodeCandidateBlocks ? c.decodeSelectedBlocks / c.decodeCandidateBlocks : null,
     recall: c.recallTotal ? c.recallHits / c.recallTotal : null,
   };
 }
@@ -84,11 +102,16 @@ export class PlasStats {
     f(r);
   }
 
-  recordBlocks(layer: number, request: string, candidates: number, selected: number): void {
+  /** One (unit, kv head) list: `decode` when the unit is a decode step's one new token. */
+  recordBlocks(layer: number, request: string, candidates: number, selected: number, decode = false): void {
     this.add(layer, request, (c) => {
       c.candidateBlocks += candidates;
       c.selectedBlocks += selected;
       c.lists++;
+      if (decode) {
+        c.decodeCandidateBlocks += candidates;
+        c.decodeSelectedBlocks += selected;
+      }
     });
   }
 

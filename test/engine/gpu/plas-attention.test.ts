@@ -233,6 +233,14 @@ describe('plasAttention: every stage matches its twin on a sparse mixed batch', 
     const selected = lists.reduce((n, l) => n + l.length, 0);
     assert.equal(layer.candidateBlocks, candidates);
     assert.equal(layer.selectedBlocks, selected);
+    const decodeLists = lists.filter((_, i) => plan.decodeUnits.includes(Math.floor(i / c.kvHeads)));
+    const decodeCandidates = plan.decodeUnits.reduce((n, u) => n + c.kvHeads * plan.unitBlocks[u], 0);
+    assert.ok(plan.decodeUnits.length > 0 && decodeCandidates < candidates, 'both decode and prefill units');
+    assert.equal(layer.decodeCandidateBlocks, decodeCandidates);
+    assert.equal(
+      layer.decodeSelectedBlocks,
+      decodeLists.reduce((n, l) => n + l.length, 0),
+    );
     assert.ok(layer.density < 1 && layer.density > 0, `density ${layer.density}`);
     assert.ok(layer.recall !== null && layer.recall > 0 && layer.recall <= 1, `recall ${layer.recall}`);
     assert.equal(stats.request('r1').density, 1, 'the one-token sequence is dense');

@@ -22,7 +22,7 @@ describe('PlasStats', () => {
     const stats = new PlasStats();
     stats.recordBlocks(0, 'a', 100, 25);
     stats.recordBlocks(1, 'a', 100, 50);
-    stats.recordBlocks(0, 'b', 10, 10);
+    stats.recordBlocks(0, 'b', 10, 10, true);
     stats.recordRecall(0, 'a', 9, 10);
     assert.deepEqual(
       { ...stats.layer(0) },
@@ -30,12 +30,18 @@ describe('PlasStats', () => {
         candidateBlocks: 110,
         selectedBlocks: 35,
         lists: 2,
+        decodeCandidateBlocks: 10,
+        decodeSelectedBlocks: 10,
         recallHits: 9,
         recallTotal: 10,
         density: 35 / 110,
+        prefillDensity: 0.25,
+        decodeDensity: 1,
         recall: 0.9,
       },
     );
+    assert.equal(stats.layer(1).decodeDensity, null, 'no decode step was recorded on layer 1');
+    assert.equal(stats.request('b').prefillDensity, null);
     assert.equal(stats.request('a').density, 0.375);
     assert.equal(stats.request('b').recall, null);
     assert.deepEqual([...stats.layers().keys()], [0, 1]);
