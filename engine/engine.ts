@@ -171,16 +171,16 @@ export class Engine {
       headDim: model.dims.headDim,
       blockSize: config.attention.plas.plas_block_size,
     };
-    const gateWeights = plasOn ? await loadPlasGateWeights(model.dir, shape) : null;
-    // gate 'mean' leaves a folder's gate out (a folder without one pools by the mean anyway).
-    const learned = gateWeights && (config.attention.gate === 'learned' || !gateWeights.file) ? gateWeights : null;
-    const gates = learned ? uploadGateWeights(gpu, learned, shape) : [];
+    // gate 'mean' does not read the folder's gate at all: a gate trained for another block size must not stop it.
+    const askedMean = config.attention.gate === 'mean';
+    const gateWeights = plasOn && !askedMean ? await loadPlasGateWeights(model.dir, shape) : null;
+    const gates = gateWeights ? uploadGateWeights(gpu, gateWeights, shape) : [];
     const pool = new PagedKvPool(gpu, model.dims, { numPages: sizing.numPages, pageSize, keySums: plasOn });
-    const gate = !gateWeights
+    const gate = !plasOn
       ? 'not loaded (dense attention)'
-      : learned
-        ? describeGate(learned)
-        : `mean pooling on all ${model.dims.numLayers} layers (asked for; the folder's gate is not used)`;
+      : gateWeights
+        ? describeGate(gateWeights)
+        : `mean pooling on all ${model.dims.numLayers} layers (asked for; the folder's gate is not read)`;
     return new Engine(gpu, model, config, sizing, pool, gates, gate);
   }
 

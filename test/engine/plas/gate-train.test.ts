@@ -87,9 +87,19 @@ describe('PLAS gate training on a fixture model', () => {
     assert.ok(sparse.selectedBlocks < sparse.candidateBlocks, `layer 0 attended ${JSON.stringify(sparse)}`);
     await engine.close();
 
-    // Asked for mean pooling, the same folder's gate is left out.
+    // Asked for mean pooling, the same folder's gate is not read: even at a block size the gate was not trained for.
     const mean = await Engine.create(gpu, model, { attention: { backend: 'plas', gate: 'mean' } });
     assert.match(mean.stats().attention.gate, /mean pooling on all 2 layers \(asked for/);
     await mean.close();
+    const other = { backend: 'plas', plas: { plas_block_size: 32 } } as const;
+    const cache = { pageSize: 16 };
+    const mean32 = await Engine.create(gpu, model, { cache, attention: { ...other, gate: 'mean' } });
+    assert.equal(mean32.plasConfig.plas_block_size, 32);
+    await mean32.close();
+    await assert.rejects(
+      Engine.create(gpu, model, { cache, attention: other }),
+      /has shape \[\d+, 16, \d+\], expected \[\d+, 32, \d+\]/,
+      'the learned gate is checked against the block size',
+    );
   });
 });
