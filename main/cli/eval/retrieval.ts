@@ -49,10 +49,28 @@ export interface RetrievalRow {
   density: number;
   /** The same over the layers PLAS makes sparse (all but the last when denseLastLayer). */
   sparseLayerDensity: number;
-  /** The PLAS ranges used at this length (null for dense). */
-  topK: { left: number; right: number; limit: number } | null;
+  /** The sparse layers' density in prefill alone and in decode steps alone (their top-k ranges differ). */
+  prefillDensity: number;
+  decodeDensity: number;
+  /** The PLAS ranges and dense limits in force at this length, scaled or set by `plas` (null for dense). */
+  topK: { encoder: TopkInForce; decoder: TopkInForce } | null;
   gate: string;
   seconds: number;
+}
+
+export interface TopkInForce {
+  left: number;
+  right: number;
+  /** Queries that see fewer tokens than this attend densely. */
+  limit: number;
+}
+
+function inForce(c: PlasConfig, side: 'encoder' | 'decoder'): TopkInForce {
+  return {
+    left: c[`plas_${side}_top_k_left`],
+    right: c[`plas_${side}_top_k_right`],
+    limit: c[`plas_use_${side}_seq_limit`],
+  };
 }
 
 /** The scaled ranges at one length. */
@@ -141,20 +159,21 @@ async function runMode(
       depthStats.set(doc.depth, d);
     }
     const stats = await engine.settledStats();
-    let candidates = 0;
-    let selected = 0;
-    let sparseCandidates = 0;
-    let sparseSelected = 0;
+    const all = { candidates: 0, selected: 0 };
+    const sparse = { candidates: 0, selected: 0, decodeCandidates: 0, decodeSelected: 0 };
     const last = model.dims.numLayers - 1;
     const denseLast = engine.plasConfig.denseLastLayer;
     for (const [layer, s] of stats.attention.layers) {
-      candidates += s.candidateBlocks;
-      selected += s.selectedBlocks;
-      if (!(denseLast && layer === last)) {
-        sparseCandidates += s.candidateBlocks;
-        sparseSelected += s.selectedBlocks;
-      }
+      all.candidates += s.candidateBlocks;
+      all.selected += s.selectedBlocks;
+      if (denseLast && layer === last) continue;
+      sparse.candidates += s.candidateBlocks;
+      sparse.selected += s.selectedBlocks;
+      sparse.decodeCandidates += s.decodeCandidateBlocks;
+      sparse.decodeSelected += s.decodeSelectedBlocks;
     }
+    const share = (selected: number, candidates: number) =>
+      mode === 'dense' || !candidates ? 1 : selected / candidates;
     return {
       length,
       mode,
@@ -163,9 +182,14 @@ async function runMode(
       samples: docs.length,
       accuracy: correct / docs.length,
       byDepth: [...depthStats].sort(([a], [b]) => a - b).map(([depth, [c, n]]) => [depth, c, n]),
-      density: mode === 'dense' || candidates === 0 ? 1 : selected / candidates,
-      sparseLayerDensity: mode === 'dense' || sparseCandidates === 0 ? 1 : sparseSelected / sparseCandidates,
-      topK: mode === 'dense' ? null : k,
+      density: share(all.selected, all.candidates),
+      sparseLayerDensity: share(sparse.selected, sparse.candidates),
+      prefillDensity: share(sparse.selected - sparse.decodeSelected, sparse.candidates - sparse.decodeCandidates),
+      decodeDensity: share(sparse.decodeSelected, sparse.decodeCandidates),
+      topK:
+        mode === 'dense'
+          ? null
+          : { encoder: inForce(engine.plasConfig, 'encoder'), decoder: inForce(engine.plasConfig, 'decoder') },
       gate: mode === 'dense' ? 'none (dense attention)' : stats.attention.gate,
       seconds: (performance.now() - started) / 1000,
     };
@@ -197,15 +221,22 @@ export async function evalRetrieval(
 }
 
 export function retrievalTableHeader(): string {
-  return ' length  tokens  mode        accuracy   correct  density  sparse-layer density  top-k [left, right]   seconds';
+  return (
+    ' length  tokens  mode       accuracy   correct  density  sparse layers  (prefill, decode)' +
+    '  top-k prefill / decode   seconds'
+  );
 }
 
 export function retrievalTableRow(r: RetrievalRow): string {
-  const k = r.topK ? `[${r.topK.left}, ${r.topK.right}]` : '-';
+  // A limit at or past the length makes that side dense for every query of the row.
+  const range = (t: TopkInForce) =>
+    t.limit >= r.length ? 'dense' : t.left === t.right ? `${t.left}` : `${t.left}-${t.right}`;
+  const k = r.topK ? `${range(r.topK.encoder)} / ${range(r.topK.decoder)}` : '-';
   return (
     `${String(r.length).padStart(7)} ${r.promptTokens.toFixed(0).padStart(7)}  ${r.mode.padEnd(10)} ` +
     `${(100 * r.accuracy).toFixed(1).padStart(7)}%  ${`${r.correct}/${r.samples}`.padStart(8)}  ` +
-    `${r.density.toFixed(3).padStart(7)}  ${r.sparseLayerDensity.toFixed(3).padStart(20)}  ${k.padStart(19)}  ` +
+    `${r.density.toFixed(3).padStart(7)}  ${r.sparseLayerDensity.toFixed(3).padStart(13)}  ` +
+    `${`(${r.prefillDensity.toFixed(3)}, ${r.decodeDensity.toFixed(3)})`.padStart(17)}  ${k.padStart(22)}  ` +
     `${r.seconds.toFixed(0).padStart(8)}`
   );
 }

@@ -107,8 +107,13 @@ it('eval retrieval runs every mode on the same documents and reports accuracy, d
   assert.equal(dense.density, 1);
   assert.equal(dense.topK, null);
   for (const r of [mean, gate]) {
-    assert.deepEqual(r.topK, { left: 2, right: 3, limit: 64 }, 'ranges scale with the 12 blocks of 384 tokens');
+    const scaled = { left: 2, right: 3, limit: 64 };
+    assert.deepEqual(r.topK, { encoder: scaled, decoder: scaled }, 'ranges scale with the 12 blocks of 384 tokens');
     assert.ok(r.sparseLayerDensity < 1 && r.density < 1, JSON.stringify(r));
+    assert.ok(r.prefillDensity < 1 && r.decodeDensity < 1, `prefill and decode both sparse: ${JSON.stringify(r)}`);
+    const lo = Math.min(r.prefillDensity, r.decodeDensity);
+    const hi = Math.max(r.prefillDensity, r.decodeDensity);
+    assert.ok(r.sparseLayerDensity >= lo && r.sparseLayerDensity <= hi, 'the whole lies between its parts');
     assert.equal(r.samples, 2);
     assert.ok(r.promptTokens > 300 && r.promptTokens <= 384 - 16, `${r.promptTokens} prompt tokens`);
   }
