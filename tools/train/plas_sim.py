@@ -17,6 +17,7 @@ import json
 import math
 import os
 import struct
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -161,6 +162,9 @@ def main():
     model.load_state_dict(state["model"])
     model.eval()
     gate = load_gate(a.gate) if a.pooling == "gate" else {}
+    for layer, w in gate.items():
+        if w.shape[1] != a.block:
+            sys.exit(f"{a.gate}: layer {layer}'s gate is for blocks of {w.shape[1]} tokens, not --block {a.block}")
     attention = SparseAttention(a, model.cfg.num_hidden_layers, gate)
     with open(os.path.join(a.work, "probe-passkey.json")) as f:
         probes = [x for x in json.load(f) if x["length"] == a.length][: a.samples]
