@@ -1,9 +1,9 @@
 /**
  * PLAS statistics, per layer and per request: candidate blocks (those the queries could see), selected blocks (those
- * attention visits: the union lists), density = selected / candidates, in all and for decode steps alone (prefill and
- * decode run under separate top-k ranges and limits, so one number would hide either); and the recall of the approximate top-k against
- * the exact top-k of the same scores. Counts come back from the GPU with the step's own submit (no extra one), only on
- * sampled steps (one in `sampleEvery`), because each readback adds a copy and a map to the step.
+ * attention visits: the union lists), density = selected / candidates, in all and for prefill and decode apart (they
+ * run under separate top-k ranges and limits, so one number would hide either); and the recall of the approximate
+ * top-k against the exact top-k of the same scores. Counts come back from the GPU with the step's own submit (no
+ * extra one), only on sampled steps (one in `sampleEvery`), because each readback adds a copy and a map to the step.
  *
  * Recall of a row (query, head): k = min(left, candidates); the share of the k best-scoring blocks that the row's own
  * selection kept. A threshold selection keeps exactly the blocks scoring >= mid, so it is a true top-c set: recall < 1
