@@ -26,9 +26,27 @@ import { parseTokenizerConfig, type TokenizerConfig } from './tokenizer-config.t
 import { readTokenizerFolder, type TokenizerFiles } from './tokenizer-files.ts';
 import { checkTokenizerJson } from './tokenizer-json.ts';
 
+/**
+ * One message as chat templates read it, in transformers' conventions: content is text, and an assistant's tool call
+ * arguments are an object (templates write `arguments | tojson`). engine/chat builds these from a request's messages.
+ */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** An assistant turn's tool calls; left out, not empty, when none (Llama 3.1 tests `'tool_calls' in message`). */
+  tool_calls?: TemplateToolCall[];
+  /** An assistant turn's reasoning (Qwen3's template reads reasoning_content). */
+  reasoning_content?: string;
+  /** Tool turns: the id of the call this answers. */
+  tool_call_id?: string;
+  /** The speaker's name; on tool turns the tool's name, for templates that print it. */
+  name?: string;
+}
+
+export interface TemplateToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: Record<string, unknown> };
 }
 
 export interface ChatTemplateOptions {
