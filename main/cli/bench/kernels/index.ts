@@ -2,6 +2,7 @@
 import type { KernelBenchCase } from '../kernel-case.ts';
 import { attentionCases } from './attention.ts';
 import { embeddingCases } from './embedding.ts';
+import { logprobsCases } from './logprobs.ts';
 import { matmulCases } from './matmul.ts';
 import { pagedAttentionCases } from './paged-attention.ts';
 import { plasCases } from './plas.ts';
@@ -20,4 +21,5 @@ export const KERNEL_CASES: KernelBenchCase[] = [
   ...ropeCases,
   ...swigluCases,
   ...samplingCases,
+  ...logprobsCases,
 ];
