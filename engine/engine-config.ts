@@ -16,11 +16,23 @@ export interface CacheConfig {
 }
 
 export interface AttentionConfig {
+  /** What a request that does not choose runs (GenerateRequest.attention overrides it per request). */
   backend: AttentionBackend;
-  /** In force when backend is 'plas'; live-tunable with Engine.setPlasConfig. */
+  /**
+   * Whether requests may run PLAS (default true): the PLAS key sums are then kept for every page, whatever each
+   * request runs (they cost 1 / (2 x page size) of the KV memory, e.g. 0.8% at pages of 64), and the gate is loaded.
+   * False when backend is dense saves that memory and the key-sum kernel of each layer.
+   */
+  allowPlas: boolean;
+  /** The live PLAS config: ranges and limits of requests that do not bring their own (Engine.setPlasConfig). */
   plas: PlasConfig;
-  /** PLAS statistics (blocks, density, recall) are gathered on one step in this many (default 16; 1 = every step). */
+  /**
+   * PLAS statistics (blocks, density) are gathered on one step in this many (default 16; 1 = every step); steps with
+   * prefill are always sampled.
+   */
   statsSampleEvery: number;
+  /** Also measure the recall of the top-k selection on sampled steps (default false: it adds copies and reads). */
+  recall: boolean;
   /**
    * The compressed keys PLAS scores blocks with: 'learned' uses the folder's plas_attention_mlp_weight.safetensors
    * when it has one (mean pooling otherwise), 'mean' always pools by the mean (to compare against the gate).
@@ -34,12 +46,25 @@ export interface EngineConfig {
   cache: CacheConfig;
   scheduler: SchedulerConfig;
   attention: AttentionConfig;
+  /**
+   * Undelivered events a request may have before it is held (not scheduled) until its reader catches up: a slow
+   * reader makes its own request wait, never the batch, and memory stays bounded. Default 64.
+   */
+  eventBacklog: number;
 }
 
 export interface EngineConfigInput {
+  eventBacklog?: number;
   cache?: Partial<CacheConfig>;
   scheduler?: Partial<SchedulerConfig>;
-  attention?: { backend?: AttentionBackend; plas?: Partial<PlasConfig>; statsSampleEvery?: number; gate?: GateMode };
+  attention?: {
+    backend?: AttentionBackend;
+    allowPlas?: boolean;
+    plas?: Partial<PlasConfig>;
+    statsSampleEvery?: number;
+    recall?: boolean;
+    gate?: GateMode;
+  };
 }
 
 export class EngineConfigError extends Error {
@@ -65,13 +90,38 @@ export function engineConfig(input: EngineConfigInput = {}): EngineConfig {
   const gate = input.attention?.gate ?? 'learned';
   if (gate !== 'learned' && gate !== 'mean')
     throw new EngineConfigError(`gate (${JSON.stringify(gate)}) must be learned or mean`);
+  const backend = input.attention?.backend ?? 'dense';
+  if (backend !== 'dense' && backend !== 'plas') {
+    throw new EngineConfigError(`attention.backend (${JSON.stringify(backend)}) must be dense or plas`);
+  }
+  const allowPlas = input.attention?.allowPlas ?? true;
+  if (backend === 'plas' && !allowPlas) {
+    throw new EngineConfigError('attention.backend is plas but attention.allowPlas is false');
+  }
+  const statsSampleEvery = input.attention?.statsSampleEvery ?? 16;
+  if (!Number.isInteger(statsSampleEvery) || statsSampleEvery < 1) {
+    throw new EngineConfigError(`attention.statsSampleEvery (${statsSampleEvery}) must be an integer >= 1`);
+  }
+  let scheduler: SchedulerConfig;
+  try {
+    scheduler = validateSchedulerConfig(input.scheduler);
+  } catch (error) {
+    throw new EngineConfigError((error as Error).message);
+  }
+  const eventBacklog = input.eventBacklog ?? 64;
+  if (!Number.isInteger(eventBacklog) || eventBacklog < 2 || eventBacklog > 65536) {
+    throw new EngineConfigError(`eventBacklog (${eventBacklog}) must be an integer in [2, 65536]`);
+  }
   return {
+    eventBacklog,
     cache,
-    scheduler: validateSchedulerConfig(input.scheduler),
+    scheduler,
     attention: {
-      backend: input.attention?.backend ?? 'dense',
+      backend,
+      allowPlas,
       plas,
-      statsSampleEvery: input.attention?.statsSampleEvery ?? 16,
+      statsSampleEvery,
+      recall: input.attention?.recall ?? false,
       gate,
     },
   };

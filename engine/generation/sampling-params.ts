@@ -20,11 +20,17 @@ export interface SamplingParams {
   /** Makes sampling reproducible; absent = a random seed per request. */
   seed?: number;
   maxTokens: number;
-  /** Generation ends when the text contains one of these; it is not included in the output. */
+  /** EOS and stop token ids are masked, and stop strings not looked for, until this many tokens (vLLM's). */
+  minTokens: number;
+  /** Generation ends when the text contains one of these; it is not included in the output unless asked. */
   stop: string[];
+  /** Keep the stop string that ended the output at its end. */
+  includeStopStrInOutput: boolean;
   /** Generation ends at one of these token ids (in addition to the model's EOS unless ignoreEos). */
   stopTokenIds: number[];
   ignoreEos: boolean;
+  /** Leave special tokens (e.g. <|im_end|>, <think>) out of the text (default true, as vLLM). */
+  skipSpecialTokens: boolean;
 }
 
 export const DEFAULT_SAMPLING: SamplingParams = {
@@ -36,10 +42,41 @@ export const DEFAULT_SAMPLING: SamplingParams = {
   presencePenalty: 0,
   frequencyPenalty: 0,
   maxTokens: 256,
+  minTokens: 0,
   stop: [],
+  includeStopStrInOutput: false,
   stopTokenIds: [],
   ignoreEos: false,
+  skipSpecialTokens: true,
 };
+
+/** The sampling defaults a model ships (generation_config.json), as far as a request may take them. */
+export interface SamplingDefaults {
+  doSample?: boolean;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  maxNewTokens?: number;
+}
+
+/**
+ * The model's defaults for every field `partial` leaves out, then DEFAULT_SAMPLING's; validated. do_sample false
+ * makes greedy the model's default (its temperature is then ignored, as in transformers).
+ */
+export function resolveSampling(partial: Partial<SamplingParams>, model: SamplingDefaults): SamplingParams {
+  const fromModel: Partial<SamplingParams> = {};
+  if (model.doSample === false) fromModel.temperature = 0;
+  else if (model.temperature !== undefined) fromModel.temperature = model.temperature;
+  if (model.topP !== undefined) fromModel.topP = model.topP;
+  if (model.topK !== undefined) fromModel.topK = model.topK;
+  if (model.minP !== undefined) fromModel.minP = model.minP;
+  if (model.repetitionPenalty !== undefined) fromModel.repetitionPenalty = model.repetitionPenalty;
+  if (model.maxNewTokens !== undefined) fromModel.maxTokens = model.maxNewTokens;
+  const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  return samplingParams({ ...fromModel, ...given });
+}
 
 export class SamplingParamsError extends Error {
   override name = 'SamplingParamsError';
@@ -88,11 +125,25 @@ export function samplingParams(partial: Partial<SamplingParams> = {}): SamplingP
   );
   check(Number.isInteger(p.maxTokens) && p.maxTokens >= 1, 'max_tokens', p.maxTokens, 'must be an integer >= 1');
   check(
-    Array.isArray(p.stop) && p.stop.length <= 16 && p.stop.every((s) => typeof s === 'string' && s.length > 0),
+    Number.isInteger(p.minTokens) && p.minTokens >= 0 && p.minTokens <= p.maxTokens,
+    'min_tokens',
+    p.minTokens,
+    `must be an integer in [0, max_tokens (${p.maxTokens})]`,
+  );
+  check(
+    Array.isArray(p.stop) && p.stop.every((s) => typeof s === 'string' && s.length > 0),
     'stop',
     p.stop,
-    'must be at most 16 non-empty strings',
+    'must be non-empty strings',
   );
+  check(
+    typeof p.includeStopStrInOutput === 'boolean',
+    'include_stop_str_in_output',
+    p.includeStopStrInOutput,
+    'must be a boolean',
+  );
+  check(typeof p.ignoreEos === 'boolean', 'ignore_eos', p.ignoreEos, 'must be a boolean');
+  check(typeof p.skipSpecialTokens === 'boolean', 'skip_special_tokens', p.skipSpecialTokens, 'must be a boolean');
   check(
     Array.isArray(p.stopTokenIds) && p.stopTokenIds.every((t) => Number.isInteger(t) && t >= 0),
     'stop_token_ids',

@@ -6,7 +6,6 @@
  * and turns on `shader-f16`, `subgroups` and `timestamp-query` where the adapter has them.
  */
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { create, globals } from 'webgpu';
 import { NoAdapterError } from './errors.ts';
 
@@ -61,6 +60,11 @@ export interface DeviceOptions {
   software?: boolean;
   /** Ignore features, to test fallbacks: e.g. ['subgroups']. */
   disableFeatures?: string[];
+  /**
+   * The environment the host passes in (the engine reads no environment variable itself): VK_ICD_FILENAMES (an ICD
+   * the user forced) and PLAS_SWIFTSHADER_ICD (where SwiftShader's manifest is, when not in a known place).
+   */
+  env?: Readonly<Record<string, string | undefined>>;
   log?: (message: string) => void;
 }
 
@@ -83,8 +87,8 @@ function dawnToggles(options: DeviceOptions): string[] {
   return toggles;
 }
 
-function findSwiftShaderIcd(): string | undefined {
-  const fromEnv = process.env.PLAS_SWIFTSHADER_ICD;
+function findSwiftShaderIcd(env: DeviceOptions['env'] = {}): string | undefined {
+  const fromEnv = env.PLAS_SWIFTSHADER_ICD;
   if (fromEnv && existsSync(fromEnv)) return fromEnv;
   return SWIFTSHADER_ICDS.find((path) => existsSync(path));
 }
@@ -95,9 +99,16 @@ function findSwiftShaderIcd(): string | undefined {
  */
 const keepAlive: object[] = [];
 
+/**
+ * The Vulkan loader takes its ICD list only from the process environment, read when Dawn creates an instance, and
+ * Dawn has no option for it: so falling back to SwiftShader means setting VK_ICD_FILENAMES here, the one place the
+ * engine writes to the environment.
+ */
+function useVulkanIcd(path: string): void {
+  process.env.VK_ICD_FILENAMES = path;
+}
+
 async function requestAdapter(options: DeviceOptions): Promise<GPUAdapter | null> {
-  // Vulkan's window-system layers complain on every start when this is unset (servers, CI); compute needs no display.
-  process.env.XDG_RUNTIME_DIR ??= tmpdir();
   const gpu = create(dawnToggles(options));
   keepAlive.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -130,17 +141,15 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   let adapter: GPUAdapter | null = null;
   const tried: string[] = [];
 
-  if (!options.software || process.env.VK_ICD_FILENAMES) {
+  const userIcd = options.env?.VK_ICD_FILENAMES;
+  if (!options.software || userIcd) {
     adapter = await requestAdapter(options);
-    tried.push(
-      `default drivers${process.env.VK_ICD_FILENAMES ? ` (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES})` : ''}`,
-    );
+    tried.push(`default drivers${userIcd ? ` (VK_ICD_FILENAMES=${userIcd})` : ''}`);
   }
-  if (!adapter && process.platform === 'linux' && !process.env.VK_ICD_FILENAMES) {
-    const icd = findSwiftShaderIcd();
+  if (!adapter && process.platform === 'linux' && !userIcd) {
+    const icd = findSwiftShaderIcd(options.env);
     if (icd) {
-      // The Vulkan loader reads this when Dawn creates its instance, so it must be set before create().
-      process.env.VK_ICD_FILENAMES = icd;
+      useVulkanIcd(icd);
       forcedIcd = icd;
       adapter = await requestAdapter(options);
       tried.push(`SwiftShader (${icd})`);

@@ -73,7 +73,7 @@ export function sizeKvPool(input: KvSizingInput): KvSizing {
   if (numPages > maxPages) {
     throw new KvSizingError(
       `num_pages (${numPages}) needs ${numPages * perBufferPage} bytes per layer buffer, over this adapter's ` +
-        `${maxBindingBytes}-byte binding limit (${maxPages} pages): lower --kv-cache-memory`,
+        `${maxBindingBytes}-byte binding limit (${maxPages} pages): lower cache.memoryBytes`,
     );
   }
   const bufferBytes = numPages * perBufferPage;

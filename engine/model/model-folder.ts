@@ -3,7 +3,7 @@
  * generation_config.json (optional), the weight headers (checked against what the config implies) and the
  * tokenizer. Every problem is found here, before a byte of GPU memory is spent.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { expectedTensors, type ModelConfig, parseModelConfig } from './config.ts';
@@ -28,22 +28,22 @@ async function readJson(path: string, required: boolean): Promise<unknown> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       if (!required) return undefined;
-      throw new ModelConfigError(
-        path,
-        'file',
-        `${path} not found: a model folder needs config.json (Hugging Face layout)`,
-      );
+      throw new ModelConfigError(path, 'file', 'not found: a model folder needs config.json (Hugging Face layout)');
     }
     throw error;
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ModelConfigError(path, 'file', `${path} is not valid JSON: ${(error as Error).message}`);
+    throw new ModelConfigError(path, 'file', `not valid JSON: ${(error as Error).message}`);
   }
 }
 
 export async function readModelFolder(dir: string): Promise<ModelFolder> {
+  const folder = await stat(dir).catch(() => null);
+  if (!folder?.isDirectory()) {
+    throw new ModelConfigError(dir, 'folder', folder ? 'is not a folder' : 'no such folder');
+  }
   const configPath = join(dir, 'config.json');
   let config = parseModelConfig(await readJson(configPath, true), configPath);
   const generationPath = join(dir, 'generation_config.json');

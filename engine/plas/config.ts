@@ -98,7 +98,7 @@ function checkKeys(partial: object): void {
 }
 
 /**
- * A full config from the `--plas-attention-config` JSON (a string or an already parsed object) for a KV page size.
+ * A full config from PLAS config JSON (the original's `--plas-attention-config`; a string or an already parsed object) for a KV page size.
  * Missing keys take their defaults; a limit left out follows left x block size.
  */
 export function parsePlasConfig(json: string | object | undefined, pageSize: number): PlasConfig {
@@ -107,11 +107,11 @@ export function parsePlasConfig(json: string | object | undefined, pageSize: num
     try {
       partial = JSON.parse(partial);
     } catch (error) {
-      throw new PlasConfigError(`--plas-attention-config is not valid JSON: ${(error as Error).message}`);
+      throw new PlasConfigError(`the PLAS config is not valid JSON: ${(error as Error).message}`);
     }
   }
   if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) {
-    throw new PlasConfigError(`--plas-attention-config must be a JSON object, got ${JSON.stringify(partial)}`);
+    throw new PlasConfigError(`the PLAS config must be a JSON object, got ${JSON.stringify(partial)}`);
   }
   checkKeys(partial);
   const p = partial as Partial<PlasConfig>;
@@ -150,22 +150,6 @@ export function mergePlasConfig(current: PlasConfig, partial: Partial<PlasConfig
 }
 
 export type AttentionBackend = 'plas' | 'dense';
-
-/**
- * Which attention the engine runs: `--attention-backend plas|dense` when given, else FD_ATTENTION_BACKEND=PLAS_ATTN
- * (the original's switch) selects PLAS; anything else is dense.
- */
-export function attentionBackend(
-  flag?: string,
-  env: Record<string, string | undefined> = process.env,
-): AttentionBackend {
-  if (flag !== undefined) {
-    const f = flag.toLowerCase();
-    if (f === 'plas' || f === 'dense') return f;
-    throw new PlasConfigError(`--attention-backend (${JSON.stringify(flag)}) must be plas or dense`);
-  }
-  return env.FD_ATTENTION_BACKEND?.toUpperCase() === 'PLAS_ATTN' ? 'plas' : 'dense';
-}
 
 /** The visible-token count below which a query attends densely: the same rule for selection and attention. */
 export function isDenseBelowLimit(visibleTokens: number, limit: number): boolean {

@@ -26,6 +26,13 @@ export interface PlasPlanOptions {
   unionTokens?: number;
   /** Every unit dense (the last layer when config.denseLastLayer). */
   allDense?: boolean;
+  /** The plan is for the last layer: sequences whose config has denseLastLayer are dense there. */
+  lastLayer?: boolean;
+  /**
+   * Per sequence of `seqs`: the PLAS config of its request (ranges and limits; block size and iterations are the
+   * step's), or null for a request that runs dense. Absent: every sequence uses the step's config.
+   */
+  seqConfigs?: readonly (PlasConfig | null)[];
   /** Folded rows (query x head of a GQA group) per prefill attention item: the prefill kernel's BQ. Default 32. */
   prefillRows?: number;
 }
@@ -53,6 +60,8 @@ export interface PlasPlan {
   units: Uint32Array;
   /** Per unit: its candidate blocks (those its last query sees). */
   unitBlocks: number[];
+  /** Per unit: the decoder top-k right of its sequence's config (sizes the decode splits). */
+  unitRight: number[];
   /** Units of prefilling sequences: u32 [P, 4] = (unit, firstFoldedRow, 0, 0), one per tile of prefillRows rows. */
   prefillItems: Uint32Array;
   /** Units of decoding sequences (one new token), for the split-K decode kernel. */
@@ -91,44 +100,58 @@ export function buildPlasPlan(seqs: readonly BatchSequence[], config: PlasConfig
   const unionTokens = o.unionTokens ?? Math.max(1, Math.floor(prefillRows / group));
   const units: number[] = [];
   const unitBlocks: number[] = [];
+  const unitRight: number[] = [];
   const prefill: number[] = [];
   const decode: number[] = [];
-  const score = { encoder: [] as number[], decoder: [] as number[] };
-  const maxTokens = { encoder: 0, decoder: 0 };
+  // Score items grouped by side and top-k range: requests with their own ranges select in their own group.
+  const groups = new Map<
+    string,
+    { side: ScoreGroup['side']; left: number; right: number; items: number[]; max: number }
+  >();
   const itemTokens = { encoder: Math.max(1, Math.floor(SCORE_ROWS / group)), decoder: 1 };
   let maxKv = 1;
   seqs.forEach((s, seq) => {
     if (s.numQueries === 0) return;
     maxKv = Math.max(maxKv, s.kvLength);
+    const own = o.seqConfigs ? o.seqConfigs[seq] : config;
+    const c = own ?? config;
+    const seqDense = own === null || o.allDense === true || (o.lastLayer === true && c.denseLastLayer);
     const side = s.numQueries === 1 ? 'decoder' : 'encoder';
-    const limit = side === 'decoder' ? config.plas_use_decoder_seq_limit : config.plas_use_encoder_seq_limit;
+    const limit = side === 'decoder' ? c.plas_use_decoder_seq_limit : c.plas_use_encoder_seq_limit;
+    const left = c[`plas_${side}_top_k_left`];
+    const right = c[`plas_${side}_top_k_right`];
     const first = s.kvLength - s.numQueries; // position of new token 0
     for (let q0 = 0; q0 < s.numQueries; q0 += unionTokens) {
       const count = Math.min(unionTokens, s.numQueries - q0);
       const visible = first + q0 + count; // the unit's last query sees keys 0 ..< visible
-      const dense = o.allDense === true || isDenseBelowLimit(visible, limit);
+      const dense = seqDense || isDenseBelowLimit(visible, limit);
       const unit = units.length / UNIT_COLUMNS;
       units.push(seq, q0, count, dense ? 1 : 0);
       unitBlocks.push(candidateBlocks(visible - 1, blockSize));
+      unitRight.push(c.plas_decoder_top_k_right);
       if (side === 'decoder') decode.push(unit);
       else for (let r = 0; r < count * group; r += prefillRows) prefill.push(unit, r, 0, 0);
       if (dense) continue;
+      const key = `${side}:${left}:${right}`;
+      const g = groups.get(key) ?? { side, left, right, items: [], max: 0 };
+      groups.set(key, g);
       for (let i = 0; i < count; i += itemTokens[side]) {
         const n = Math.min(itemTokens[side], count - i);
-        score[side].push(seq, q0 + i, n, 0);
-        maxTokens[side] = Math.max(maxTokens[side], n);
+        g.items.push(seq, q0 + i, n, 0);
+        g.max = Math.max(g.max, n);
       }
     }
   });
   const maxBlocks = Math.ceil(maxKv / blockSize);
-  const scoreGroups: ScoreGroup[] = (['encoder', 'decoder'] as const)
-    .filter((side) => score[side].length > 0)
-    .map((side) => ({
-      side,
-      left: config[`plas_${side}_top_k_left`],
-      right: config[`plas_${side}_top_k_right`],
-      items: Uint32Array.from(score[side]),
-      maxItemTokens: maxTokens[side],
+  const order = { encoder: 0, decoder: 1 };
+  const scoreGroups: ScoreGroup[] = [...groups.values()]
+    .sort((a, b) => order[a.side] - order[b.side])
+    .map((g) => ({
+      side: g.side,
+      left: g.left,
+      right: g.right,
+      items: Uint32Array.from(g.items),
+      maxItemTokens: g.max,
     }));
   return {
     blockSize,
@@ -137,6 +160,7 @@ export function buildPlasPlan(seqs: readonly BatchSequence[], config: PlasConfig
     keySumItems: keySumItems(seqs, o.pageSize, blockSize),
     units: Uint32Array.from(units),
     unitBlocks,
+    unitRight,
     prefillItems: Uint32Array.from(prefill),
     decodeUnits: decode,
     scoreGroups,
@@ -167,7 +191,8 @@ const DECODE_MIN_TILES_PER_SPLIT = 2;
 export function decodeSplits(plan: PlasPlan, o: DecodeSplitOptions): { items: Uint32Array; merges: Uint32Array } {
   const expectedTiles = plan.decodeUnits.map((u) => {
     const nb = plan.unitBlocks[u];
-    const blocks = plan.units[u * UNIT_COLUMNS + 3] ? nb : Math.min(nb, 2 * (o.right + 3));
+    const right = plan.unitRight[u] ?? o.right;
+    const blocks = plan.units[u * UNIT_COLUMNS + 3] ? nb : Math.min(nb, 2 * (right + 3));
     return Math.ceil((blocks * plan.blockSize) / o.tile);
   });
   const totalTiles = expectedTiles.reduce((a, b) => a + b, 0);

@@ -28,12 +28,14 @@ import type { Tensor } from '../gpu/tensor.ts';
 import type { PagedKvLayer } from '../kv/paged-layout.ts';
 import type { PlasConfig } from './config.ts';
 import { buildPlasPlan, decodeSplits, type PlasPlan, type ScoreGroup } from './plan.ts';
-import { recordSample, type ScoreChunkRead } from './sample-stats.ts';
+import { recallRows, recordSample, type ScoreChunkRead } from './sample-stats.ts';
 import type { PlasStats } from './stats.ts';
 
 /** The paged batch of the step, with request ids for the per-request statistics (else the sequence index). */
 export interface PlasBatch extends PagedBatch {
   requestIds?: readonly string[];
+  /** Per sequence: its request's own PLAS config, or null to run it dense (plan.ts seqConfigs). */
+  seqConfigs?: readonly (PlasConfig | null)[];
 }
 
 export interface PlasAttentionArgs {
@@ -113,12 +115,24 @@ function chunkItems(host: PlasBatch['host'], g: ScoreGroup, maxRows: number) {
   return chunks;
 }
 
-function prepare(step: Step, a: PlasAttentionArgs, allDense: boolean): Uploaded {
+/** A key for a batch's per-sequence configs: equal keys give equal plans. */
+const seqKeys = new WeakMap<PlasBatch, string>();
+function seqConfigsKey(batch: PlasBatch): string {
+  let key = seqKeys.get(batch);
+  if (key === undefined) {
+    key = batch.seqConfigs ? JSON.stringify(batch.seqConfigs) : '';
+    seqKeys.set(batch, key);
+  }
+  return key;
+}
+
+function prepare(step: Step, a: PlasAttentionArgs, lastLayer: boolean): Uploaded {
   const [T, heads, D] = a.q.shape;
   const [, pageSize, kvHeads] = a.layer.k.shape;
   const c = a.config;
   const key = [
-    allDense,
+    lastLayer,
+    seqConfigsKey(a.batch),
     c.plas_block_size,
     c.plas_encoder_top_k_left,
     c.plas_encoder_top_k_right,
@@ -144,7 +158,8 @@ function prepare(step: Step, a: PlasAttentionArgs, allDense: boolean): Uploaded 
     heads,
     kvHeads,
     unionTokens: a.unionTokens,
-    allDense,
+    lastLayer,
+    seqConfigs: a.batch.seqConfigs,
     prefillRows: prefillPlan.rowsPerTile,
   });
   const U = plan.units.length / 4;
@@ -190,6 +205,43 @@ function prepare(step: Step, a: PlasAttentionArgs, allDense: boolean): Uploaded 
   return u;
 }
 
+/**
+ * Copy the scores and selections of the rows recall is measured on (right after the chunk's selection, before the
+ * next chunk reuses the score buffer) into small buffers, and read those back.
+ */
+function gatherRecallRows(
+  step: Step,
+  a: PlasAttentionArgs,
+  u: Uploaded,
+  ch: Uploaded['scoreChunks'][number],
+): ScoreChunkRead {
+  const [, heads] = a.q.shape;
+  const { maxBlocks, words } = u.plan;
+  const rows = recallRows(a.batch.host, ch.group, ch.rowBase, ch.rows, heads);
+  const n = Math.max(1, rows.length);
+  const scores = step.scratch('f32', [n, heads, maxBlocks], 'plas recall scores');
+  const selection = step.scratch('u32', [n, heads, words], 'plas recall selection');
+  const scoreRow = heads * maxBlocks * 4;
+  const selectionRow = heads * words * 4;
+  rows.forEach(([row], i) => {
+    const src = u.scores!;
+    step.copy(
+      { buffer: src.buffer, offset: src.offset + (row - ch.rowBase) * scoreRow, size: scoreRow },
+      { buffer: scores.buffer, offset: i * scoreRow, size: scoreRow },
+    );
+    step.copy(
+      { buffer: u.selection.buffer, offset: u.selection.offset + row * selectionRow, size: selectionRow },
+      { buffer: selection.buffer, offset: i * selectionRow, size: selectionRow },
+    );
+  });
+  return {
+    group: ch.group,
+    rows: rows.map(([, seq, pos]) => [seq, pos]),
+    scores: step.read(scores, rows.length * scoreRow),
+    selection: step.read(selection, rows.length * selectionRow),
+  };
+}
+
 export function plasAttention(step: Step, a: PlasAttentionArgs): void {
   const kernel = 'plas_attention';
   expectTensor(kernel, 'q', a.q, 'f32', ['T', 'heads', 'D']);
@@ -205,8 +257,7 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
     () => `plas_block_size (${a.config.plas_block_size}) must be a multiple of the page size (${a.batch.pageSize})`,
   );
   if (T === 0) return;
-  const allDense = a.isLastLayer && a.config.denseLastLayer;
-  const u = prepare(step, a, allDense);
+  const u = prepare(step, a, a.isLastLayer);
   const { plan } = u;
   const blockSize = plan.blockSize;
   const keySums = a.layer.keySums!;
@@ -214,7 +265,8 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
 
   if (u.keySumItems) plasKeySums(step, { k: a.layer.k, keySums, items: u.keySumItems, blockSize, gate: a.gate });
 
-  const sampled = a.stats?.samples(step) === true;
+  // Steps with prefill are always sampled (they are few, and a request's prefill density should not be a guess).
+  const sampled = a.stats?.samples(step, u.plan.prefillItems.length > 0) === true;
   const chunkReads: ScoreChunkRead[] = [];
   const debugScores: PlasDebugReads['scores'] = [];
   for (const ch of u.scoreChunks) {
@@ -241,9 +293,7 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
       iterations: a.config.iterations,
     });
     const bytes = ch.rows * heads * plan.maxBlocks * 4;
-    if (sampled && a.stats?.recall) {
-      chunkReads.push({ group: ch.group, rowBase: ch.rowBase, rows: ch.rows, scores: step.read(scores, bytes) });
-    }
+    if (sampled && a.stats?.recall) chunkReads.push(gatherRecallRows(step, a, u, ch));
     if (a.debug)
       debugScores.push({ group: ch.group, rowBase: ch.rowBase, rows: ch.rows, bytes: step.read(scores, bytes) });
   }
@@ -272,7 +322,6 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
       heads,
       kvHeads,
       counts: step.read(u.counts),
-      selection: chunkReads.length ? step.read(u.selection) : null,
       chunks: chunkReads,
     });
   }

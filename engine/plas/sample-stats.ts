@@ -1,7 +1,9 @@
 /**
  * Turns the readbacks of a sampled step (block counts, and for recall the scores and selections) into PlasStats
- * records once the step has run. Recall is measured on at most RECALL_ROWS rows (query, head) per score chunk, spread
- * over the chunk, and only on rows where the binary search ran (more candidates than right).
+ * records once the step has run. Recall (when asked for) is measured on about RECALL_ROWS rows (query, head) per score
+ * chunk, spread over the chunk, and only on rows where the binary search ran (more candidates than right): those rows'
+ * scores and selections are gathered on the GPU into small buffers, so a 128K-token chunk reads back kilobytes, not
+ * its whole score buffer.
  */
 import { decodeValues } from '../gpu/dtype.ts';
 import type { PagedBatch } from '../gpu/kernels/paged-attention.ts';
@@ -9,14 +11,18 @@ import { exactTopk } from '../reference/plas-select-topk.ts';
 import { candidateBlocks, type PlasPlan, type ScoreGroup, UNIT_COLUMNS } from './plan.ts';
 import type { PlasStats } from './stats.ts';
 
-const RECALL_ROWS = 256;
+/** Recall is measured on about this many (query, head) rows per score chunk, spread over the chunk. */
+export const RECALL_ROWS = 256;
 
+/** The query rows of one score chunk that recall is measured on, and their scores and selections, gathered. */
 export interface ScoreChunkRead {
   group: ScoreGroup;
-  rowBase: number;
-  rows: number;
-  /** f32 [rows, heads, maxBlocks] */
+  /** (seq, position) of each gathered query row, in gather order. */
+  rows: [seq: number, pos: number][];
+  /** f32 [rows.length, heads, maxBlocks] */
   scores: Promise<Uint8Array>;
+  /** u32 [rows.length, heads, words] */
+  selection: Promise<Uint8Array>;
 }
 
 export interface SampleReads {
@@ -27,9 +33,33 @@ export interface SampleReads {
   kvHeads: number;
   /** u32 [U, kvHeads] */
   counts: Promise<Uint8Array>;
-  /** u32 [T, heads, words], when recall is measured */
-  selection: Promise<Uint8Array> | null;
   chunks: ScoreChunkRead[];
+}
+
+/**
+ * The query rows of a score chunk to measure recall on: at most ceil(RECALL_ROWS / heads), evenly spread, among the
+ * chunk's rows [rowBase, rowBase + rows). Returns (batch row, seq, position) for each.
+ */
+export function recallRows(
+  host: PagedBatch['host'],
+  g: ScoreGroup,
+  rowBase: number,
+  rows: number,
+  heads: number,
+): [row: number, seq: number, pos: number][] {
+  const all: [number, number, number][] = [];
+  for (let i = 0; i < g.items.length; i += 4) {
+    const s = host[g.items[i]];
+    for (let t = g.items[i + 1]; t < g.items[i + 1] + g.items[i + 2]; t++) {
+      const row = s.queryOffset + t;
+      if (row >= rowBase && row < rowBase + rows) all.push([row, g.items[i], s.kvLength - s.numQueries + t]);
+    }
+  }
+  const want = Math.ceil(RECALL_ROWS / heads);
+  const stride = Math.max(1, all.length / want);
+  const out: [number, number, number][] = [];
+  for (let i = 0; i < all.length && out.length < want; i = Math.floor(out.length * stride)) out.push(all[i]);
+  return out;
 }
 
 function u32(bytes: Uint8Array): Uint32Array {
@@ -48,41 +78,29 @@ async function record(stats: PlasStats, r: SampleReads): Promise<void> {
       stats.recordBlocks(r.layer, request, plan.unitBlocks[unit], counts[unit * kvHeads + kvh], decode);
     }
   }
-  if (!r.selection) return;
-  const selection = u32(await r.selection);
   for (const ch of r.chunks) {
     const scores = decodeValues(await ch.scores, 'f32');
-    const rows: [seq: number, row: number, pos: number][] = [];
+    const selection = u32(await ch.selection);
     const g = ch.group;
-    for (let i = 0; i < g.items.length; i += 4) {
-      const s = r.batch.host[g.items[i]];
-      for (let t = g.items[i + 1]; t < g.items[i + 1] + g.items[i + 2]; t++) {
-        const row = s.queryOffset + t;
-        if (row >= ch.rowBase && row < ch.rowBase + ch.rows)
-          rows.push([g.items[i], row, s.kvLength - s.numQueries + t]);
-      }
-    }
-    const total = rows.length * heads;
-    const stride = Math.max(1, Math.floor(total / RECALL_ROWS));
-    for (let i = 0; i < total; i += stride) {
-      const [seq, row, pos] = rows[Math.floor(i / heads)];
-      const h = i % heads;
+    ch.rows.forEach(([seq, pos], i) => {
       const nb = candidateBlocks(pos, plan.blockSize);
-      if (nb <= g.right) continue;
-      const base = ((row - ch.rowBase) * heads + h) * plan.maxBlocks;
+      if (nb <= g.right) return; // no search ran: the row kept every candidate
       const k = Math.min(g.left, nb);
-      const sel = (row * heads + h) * plan.words;
-      let hits = 0;
-      for (const b of exactTopk(scores.subarray(base, base + nb), nb, k)) {
-        if ((selection[sel + (b >> 5)] >>> (b & 31)) & 1) hits++;
+      for (let h = 0; h < heads; h++) {
+        const base = (i * heads + h) * plan.maxBlocks;
+        const sel = (i * heads + h) * plan.words;
+        let hits = 0;
+        for (const b of exactTopk(scores.subarray(base, base + nb), nb, k)) {
+          if ((selection[sel + (b >> 5)] >>> (b & 31)) & 1) hits++;
+        }
+        stats.recordRecall(r.layer, requestOf(seq), hits, k);
       }
-      stats.recordRecall(r.layer, requestOf(seq), hits, k);
-    }
+    });
   }
 }
 
 /** Record when the step's reads resolve; a failed step (its reads reject) leaves the statistics as they were. */
 export function recordSample(stats: PlasStats, r: SampleReads): void {
-  for (const p of [r.counts, r.selection, ...r.chunks.map((c) => c.scores)]) p?.catch(() => {});
+  for (const p of [r.counts, ...r.chunks.flatMap((c) => [c.scores, c.selection])]) p.catch(() => {});
   stats.track(record(stats, r).catch(() => {}));
 }

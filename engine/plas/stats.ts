@@ -62,7 +62,7 @@ function summary(c: BlockCounts): BlockSummary {
 export interface PlasStatsOptions {
   /** Sample one step in this many (default 16; 1 = every step). */
   sampleEvery?: number;
-  /** Also read the scores back and measure recall on sampled steps (default true). */
+  /** Also gather some rows' scores and measure recall on sampled steps (default false: it costs copies and reads). */
   recall?: boolean;
 }
 
@@ -80,14 +80,17 @@ export class PlasStats {
     if (!Number.isInteger(this.sampleEvery) || this.sampleEvery < 1) {
       throw new RangeError(`sampleEvery (${o.sampleEvery}) must be a positive integer`);
     }
-    this.recall = o.recall ?? true;
+    this.recall = o.recall ?? false;
   }
 
-  /** Whether `step` is sampled: decided at its first layer, the same for every later layer of the step. */
-  samples(step: Step): boolean {
+  /**
+   * Whether `step` is sampled: decided at its first layer, the same for every later layer of the step. `always`
+   * samples it whatever the count (steps with prefill).
+   */
+  samples(step: Step, always = false): boolean {
     let d = this.decided.get(step);
     if (d === undefined) {
-      d = this.steps++ % this.sampleEvery === 0;
+      d = this.steps++ % this.sampleEvery === 0 || always;
       this.decided.set(step, d);
     }
     return d;
@@ -149,8 +152,10 @@ export class PlasStats {
     await Promise.all([...this.pending]);
   }
 
-  /** Forget a finished request. */
-  dropRequest(id: string): void {
+  /** A finished request's summary, forgotten here (it lives on in the request's done event). */
+  takeRequest(id: string): BlockSummary {
+    const s = this.request(id);
     this.perRequest.delete(id);
+    return s;
   }
 }

@@ -1,11 +1,13 @@
 /**
  * Runs one SchedulerOutput on the GPU: every scheduled request's tokens in ONE batched forward pass, encoded as one
- * command buffer with the penalties and the sampling of every request that samples; reads back only the sampled ids.
+ * command buffer with the logit processing (penalties, bias, token masks) and the sampling of every request that
+ * samples, and the logprobs of those that asked; reads back only the sampled ids (and those logprobs).
  */
 
 import type { SamplingRng } from '../generation/rng.ts';
 import { type SamplingParams, usesPenalties } from '../generation/sampling-params.ts';
 import type { Gpu } from '../gpu/gpu.ts';
+import { logprobs, logprobsWords, unpackLogprobs } from '../gpu/kernels/logprobs.ts';
 import { applyPenalties } from '../gpu/kernels/penalties.ts';
 import { type SamplingRow, sample, writeSamplingParams } from '../gpu/kernels/sampling.ts';
 import type { Step } from '../gpu/step.ts';
@@ -15,6 +17,8 @@ import { type AttentionBackend, recordForward } from '../model/gpu-forward.ts';
 import type { LoadedModel } from '../model/load-model.ts';
 import { type PenaltyEntry, penaltyEntries } from '../reference/penalties.ts';
 import type { SchedulerOutput } from '../scheduler/output.ts';
+import type { TokenLogprob } from '../serving/types.ts';
+import { recordLogitProcessing } from './logit-processing.ts';
 import { PagedAttentionBackend } from './paged-backend.ts';
 import type { PagedKvPool } from './paged-kv-pool.ts';
 
@@ -24,6 +28,18 @@ export interface RunnerRequest {
   rng: SamplingRng;
   promptTokenIds: readonly number[];
   outputTokenIds: readonly number[];
+  /** Token id -> bias added to its logit (already clamped to [-100, 100]). */
+  logitBias?: ReadonlyMap<number, number>;
+  /** This step's allowed tokens, u32 [ceil(V / 32)] with bit 1 = allowed; null or absent = every token. */
+  mask?: Uint32Array | null;
+  /** Logprobs of the sampled token and this many alternatives (0-20); absent = no logprobs. */
+  topLogprobs?: number;
+}
+
+/** What a step produced: per sampling request its new token(s), and the logprobs of those that asked. */
+export interface StepResult {
+  tokens: Map<string, number[]>;
+  logprobs: Map<string, TokenLogprob[]>;
 }
 
 export interface StepUpload {
@@ -64,7 +80,7 @@ export class ModelRunner {
   ) {}
 
   /** Compute the step; returns the sampled token of every request that samples. */
-  async execute(output: SchedulerOutput, requests: ReadonlyMap<string, RunnerRequest>): Promise<Map<string, number[]>> {
+  async execute(output: SchedulerOutput, requests: ReadonlyMap<string, RunnerRequest>): Promise<StepResult> {
     const gpu = this.gpu;
     const step = gpu.step(`step ${output.step}`);
     const tokens: number[] = [];
@@ -85,6 +101,9 @@ export class ModelRunner {
       });
       if (s.sample) samplers.push({ id: s.requestId, row: tokens.length - 1 });
     }
+    // Requests that asked for logprobs first: their logits rows are then rows 0 ..< A, one view for the kernel.
+    const asks = (id: string) => requests.get(id)?.topLogprobs !== undefined;
+    samplers.sort((a, b) => Number(asks(b.id)) - Number(asks(a.id)));
     const T = tokens.length;
     const packed = packBatch(host);
     const upload: StepUpload = {
@@ -106,7 +125,7 @@ export class ModelRunner {
       recordForward(step, d, this.model.tensors, backend, upload.ids, upload.positions, []);
       await step.submit();
       this.steps++;
-      return new Map();
+      return { tokens: new Map(), logprobs: new Map() };
     }
     const logits = recordForward(
       step,
@@ -118,6 +137,11 @@ export class ModelRunner {
       samplers.map((s) => s.row),
     )!; // rows were asked for, so logits exist
     this.recordPenalties(step, logits, samplers, requests);
+    recordLogitProcessing(
+      step,
+      logits,
+      samplers.map(({ id }) => requests.get(id)!),
+    );
     const rows: SamplingRow[] = samplers.map(({ id }) => {
       const r = requests.get(id)!;
       const p = r.sampling;
@@ -129,10 +153,36 @@ export class ModelRunner {
     const sampled = step.scratch('u32', [rows.length], 'sampled');
     sample(step, { logits, params: tParams, out: sampled });
     const bytes = step.read(sampled);
+    const asking = samplers.filter(({ id }) => asks(id)).length;
+    const topN = Math.max(0, ...samplers.slice(0, asking).map(({ id }) => requests.get(id)!.topLogprobs ?? 0));
+    let logprobBytes: Promise<Uint8Array> | null = null;
+    if (asking > 0) {
+      const out = step.scratch('u32', [asking, logprobsWords(topN)], 'logprobs');
+      const [, V] = logits.shape;
+      logprobs(step, {
+        logits: { ...logits, shape: [asking, V] },
+        sampled: { ...sampled, shape: [asking] },
+        topN,
+        out,
+      });
+      logprobBytes = step.read(out);
+    }
     await step.submit();
     this.steps++;
     const ids = new Uint32Array((await bytes).slice(0, rows.length * 4).buffer);
-    return new Map(samplers.map(({ id }, i) => [id, [ids[i]]]));
+    const result: StepResult = {
+      tokens: new Map(samplers.map(({ id }, i) => [id, [ids[i]]])),
+      logprobs: new Map(),
+    };
+    if (logprobBytes) {
+      const unpacked = unpackLogprobs(await logprobBytes, asking, topN, ids);
+      samplers.slice(0, asking).forEach(({ id }, i) => {
+        const want = requests.get(id)!.topLogprobs ?? 0;
+        const lp = unpacked[i];
+        result.logprobs.set(id, [{ ...lp, top: lp.top.slice(0, want) }]);
+      });
+    }
+    return result;
   }
 
   private recordPenalties(

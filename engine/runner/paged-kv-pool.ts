@@ -28,7 +28,7 @@ export class PagedKvPool {
     if (layerBytes > limit) {
       throw new Error(
         `KV pool of ${numPages} pages x ${pageSize} tokens needs ${layerBytes} bytes per layer for K (and as much for V), ` +
-          `over this adapter's ${limit}-byte binding limit; lower --kv-cache-memory`,
+          `over this adapter's ${limit}-byte binding limit; lower cache.memoryBytes`,
       );
     }
     try {

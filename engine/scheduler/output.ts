@@ -67,4 +67,6 @@ export interface SchedulerStats {
   numWaiting: number;
   /** Preemptions since the scheduler was created (a request preempted twice counts twice). */
   numPreemptions: number;
+  /** Requests held (not scheduled) until released: their readers are behind. */
+  numHeld: number;
 }

@@ -16,6 +16,9 @@
  *
  * `numComputedTokens` advances when a step is scheduled, so calling schedule() again before updateFromOutput never
  * schedules the same tokens twice.
+ *
+ * A request can be held (`hold`): it keeps its pages and its place but is not scheduled until `release`, so a client
+ * that reads slowly makes only its own request wait.
  */
 import type { KVCacheManager } from '../kv/kv-cache-manager.ts';
 import { type SchedulerConfig, validateSchedulerConfig } from './config.ts';
@@ -29,6 +32,7 @@ export class Scheduler<S = unknown> {
   private readonly running: Request<S>[] = [];
   private readonly requests = new Map<string, Request<S>>();
   private finishedSinceSchedule: string[] = [];
+  private readonly held = new Set<string>();
   private step = 0;
   private arrivals = 0;
   private preemptions = 0;
@@ -72,11 +76,26 @@ export class Scheduler<S = unknown> {
     this.kv.free(requestId);
     request.status = FINISHED_STATUS[reason];
     this.requests.delete(requestId);
+    this.held.delete(requestId);
     this.finishedSinceSchedule.push(requestId);
     return true;
   }
 
-  /** Plan the next step. May be empty (nothing to run, or nothing fits). */
+  /** Skip this request in the steps to come (it keeps its pages) until release(). */
+  hold(requestId: string): void {
+    if (this.requests.has(requestId)) this.held.add(requestId);
+  }
+
+  release(requestId: string): void {
+    this.held.delete(requestId);
+  }
+
+  /** Whether some unfinished request is not held, i.e. schedule() has something it may run. */
+  hasSchedulableRequests(): boolean {
+    return this.requests.size > this.held.size;
+  }
+
+  /** Plan the next step. May be empty (nothing to run, everything held, or nothing fits). */
   schedule(): SchedulerOutput {
     let budget = this.config.maxNumBatchedTokens;
     const scheduled: ScheduledRequest[] = [];
@@ -84,6 +103,7 @@ export class Scheduler<S = unknown> {
 
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const request = this.running[i];
+      if (this.held.has(request.id)) continue;
       const n = this.tokensToSchedule(request, request.numComputedTokens, budget);
       if (n === 0) continue; // its last step's token is not back yet
       let fresh = this.kv.allocateSlots(request, n);
@@ -101,12 +121,13 @@ export class Scheduler<S = unknown> {
 
     if (preemptedIds.length === 0) {
       while (this.waiting.length > 0 && budget > 0 && this.running.length < this.config.maxNumSeqs) {
-        const request = this.waiting[0];
+        const request = this.waiting.find((r) => !this.held.has(r.id));
+        if (request === undefined) break;
         const computed = this.kv.getComputedBlocks(request);
         const n = this.tokensToSchedule(request, computed.numTokens, budget);
         const fresh = this.kv.allocateSlots(request, n, computed);
         if (fresh === null) break;
-        this.waiting.shift();
+        removeFrom(this.waiting, request);
         if (request.numPreemptions === 0) request.numCachedTokens = computed.numTokens;
         request.numComputedTokens = computed.numTokens;
         request.status = 'running';
@@ -181,6 +202,7 @@ export class Scheduler<S = unknown> {
       numRunning: this.running.length,
       numWaiting: this.waiting.length,
       numPreemptions: this.preemptions,
+      numHeld: this.held.size,
     };
   }
 

@@ -45,4 +45,19 @@ program.addCommand(generateCommand());
 program.addCommand(gateCommand());
 program.addCommand(evalCommand());
 
-await program.parseAsync(process.argv);
+/** Every command takes --debug: a user's mistake prints `error: <message>` alone; with --debug, the stack too. */
+function addDebugFlag(command: Command): void {
+  if (command.commands.length === 0 && !command.options.some((o) => o.long === '--debug')) {
+    command.option('--debug', 'print the stack with an error');
+  }
+  for (const sub of command.commands) addDebugFlag(sub);
+}
+addDebugFlag(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const e = error as Error;
+  console.error(process.argv.includes('--debug') && e.stack ? e.stack : `error: ${e.message}`);
+  process.exit(1);
+}

@@ -3,14 +3,44 @@
  * requests of `promptTokens` distinct random tokens arrive at once and each generates `maxTokens` greedy tokens
  * (EOS ignored). Reports output tokens per second over the wall time, and time to first token and time per output
  * token (p50, p99) over the requests.
+ *
+ * Variants run the same load with one feature on, so its cost is a ratio to the plain run on the same machine:
+ * 'logprobs' (top 5 alternatives per token) and 'json-schema' (a grammar-constrained object; EOS stays ignored, so
+ * once the object is complete the grammar allows only end tokens and the request still runs to max_tokens).
  */
-import { Engine, type EngineEvent } from '../../../engine/engine.ts';
+import { Engine, type EngineEvent, type GenerateRequest } from '../../../engine/engine.ts';
 import type { EngineConfigInput } from '../../../engine/engine-config.ts';
 import { samplingParams } from '../../../engine/generation/sampling-params.ts';
 import type { Gpu } from '../../../engine/gpu/gpu.ts';
 import type { LoadedModel } from '../../../engine/model/load-model.ts';
 
+export type ServeVariant = 'plain' | 'logprobs' | 'json-schema';
+export const SERVE_VARIANTS: readonly ServeVariant[] = ['plain', 'logprobs', 'json-schema'];
+
+/** A schema that leaves room for long outputs (an open list of records), so constrained decoding runs many steps. */
+const BENCH_SCHEMA = {
+  type: 'object',
+  properties: {
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { id: { type: 'integer' }, name: { type: 'string' } },
+        required: ['id', 'name'],
+      },
+    },
+  },
+  required: ['items'],
+};
+
+function variantFields(variant: ServeVariant): Partial<GenerateRequest> {
+  if (variant === 'logprobs') return { logprobs: { topLogprobs: 5 } };
+  if (variant === 'json-schema') return { grammar: { type: 'json_schema', schema: BENCH_SCHEMA } };
+  return {};
+}
+
 export interface ServeBenchRow {
+  variant: ServeVariant;
   concurrency: number;
   promptTokens: number;
   maxTokens: number;
@@ -25,14 +55,14 @@ export interface ServeBenchRow {
   preemptions: number;
 }
 
-function percentile(values: number[], p: number): number {
+export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return 0;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank];
 }
 
-function randomPrompt(n: number, seed: number, vocab: number): number[] {
+export function randomPrompt(n: number, seed: number, vocab: number): number[] {
   let s = seed >>> 0 || 1;
   return Array.from({ length: n }, () => {
     s ^= s << 13;
@@ -45,74 +75,114 @@ function randomPrompt(n: number, seed: number, vocab: number): number[] {
 export async function benchServe(
   gpu: Gpu,
   model: LoadedModel,
-  options: { concurrency: number[]; promptTokens: number; maxTokens: number; engine: EngineConfigInput },
+  options: {
+    concurrency: number[];
+    promptTokens: number;
+    maxTokens: number;
+    engine: EngineConfigInput;
+    variants?: readonly ServeVariant[];
+  },
   onRow: (row: ServeBenchRow) => void = () => {},
 ): Promise<ServeBenchRow[]> {
   const rows: ServeBenchRow[] = [];
-  let seed = 1;
-  for (const c of options.concurrency) {
-    const engine = await Engine.create(gpu, model, options.engine);
-    try {
-      // Warm up pipelines and pools with one short request, outside the measurement.
-      for await (const _ of engine.generate({
-        promptTokenIds: randomPrompt(8, 999, model.dims.vocab),
-        sampling: samplingParams({ maxTokens: 2, ignoreEos: true }),
-      })) {
+  for (const c of options.concurrency)
+    for (const variant of options.variants ?? ['plain']) {
+      // Every variant at a level sees the same prompts, so the ratios compare like with like.
+      let seed = 1 + c * 1000;
+      const engine = await Engine.create(gpu, model, options.engine);
+      try {
+        // Warm up pipelines, pools (and the grammar worker) with one short request, outside the measurement.
+        for await (const _ of engine.generate({
+          promptTokenIds: randomPrompt(8, 999, model.dims.vocab),
+          sampling: samplingParams({ maxTokens: 2, ignoreEos: true }),
+          ...variantFields(variant),
+        })) {
+        }
+        const stepsBefore = engine.stats().steps;
+        const started = performance.now();
+        const results = await Promise.all(
+          Array.from({ length: c }, async () => {
+            const prompt = randomPrompt(options.promptTokens, seed++, model.dims.vocab);
+            const params = samplingParams({ temperature: 0, maxTokens: options.maxTokens, ignoreEos: true });
+            let done: Extract<EngineEvent, { type: 'done' }> | undefined;
+            for await (const e of engine.generate({
+              promptTokenIds: prompt,
+              sampling: params,
+              ...variantFields(variant),
+            }))
+              if (e.type === 'done') done = e;
+            return done!;
+          }),
+        );
+        const wallMs = performance.now() - started;
+        const outputTokens = results.reduce((n, r) => n + r.usage.completionTokens, 0);
+        const row: ServeBenchRow = {
+          variant,
+          concurrency: c,
+          promptTokens: options.promptTokens,
+          maxTokens: options.maxTokens,
+          wallMs,
+          outputTokens,
+          outputTokensPerSecond: outputTokens / (wallMs / 1000),
+          ttftMsP50: percentile(
+            results.map((r) => r.timings.timeToFirstTokenMs),
+            50,
+          ),
+          ttftMsP99: percentile(
+            results.map((r) => r.timings.timeToFirstTokenMs),
+            99,
+          ),
+          tpotMsP50: percentile(
+            results.map((r) => r.timings.timePerOutputTokenMs),
+            50,
+          ),
+          tpotMsP99: percentile(
+            results.map((r) => r.timings.timePerOutputTokenMs),
+            99,
+          ),
+          steps: engine.stats().steps - stepsBefore,
+          preemptions: engine.stats().preemptions,
+        };
+        rows.push(row);
+        onRow(row);
+      } finally {
+        await engine.close();
       }
-      const stepsBefore = engine.stats().steps;
-      const started = performance.now();
-      const results = await Promise.all(
-        Array.from({ length: c }, async () => {
-          const prompt = randomPrompt(options.promptTokens, seed++, model.dims.vocab);
-          const params = samplingParams({ temperature: 0, maxTokens: options.maxTokens, ignoreEos: true });
-          let done: Extract<EngineEvent, { type: 'done' }> | undefined;
-          for await (const e of engine.generate({ promptTokenIds: prompt, sampling: params }))
-            if (e.type === 'done') done = e;
-          return done!;
-        }),
-      );
-      const wallMs = performance.now() - started;
-      const outputTokens = results.reduce((n, r) => n + r.usage.completionTokens, 0);
-      const row: ServeBenchRow = {
-        concurrency: c,
-        promptTokens: options.promptTokens,
-        maxTokens: options.maxTokens,
-        wallMs,
-        outputTokens,
-        outputTokensPerSecond: outputTokens / (wallMs / 1000),
-        ttftMsP50: percentile(
-          results.map((r) => r.timings.timeToFirstTokenMs),
-          50,
-        ),
-        ttftMsP99: percentile(
-          results.map((r) => r.timings.timeToFirstTokenMs),
-          99,
-        ),
-        tpotMsP50: percentile(
-          results.map((r) => r.timings.timePerOutputTokenMs),
-          50,
-        ),
-        tpotMsP99: percentile(
-          results.map((r) => r.timings.timePerOutputTokenMs),
-          99,
-        ),
-        steps: engine.stats().steps - stepsBefore,
-        preemptions: engine.stats().preemptions,
-      };
-      rows.push(row);
-      onRow(row);
-    } finally {
-      await engine.close();
     }
-  }
   return rows;
 }
 
 export function serveTableHeader(): string {
-  return `${'conc'.padStart(5)} ${'prompt'.padStart(7)} ${'gen'.padStart(5)} ${'out tok/s'.padStart(10)} ${'TTFT p50'.padStart(10)} ${'TTFT p99'.padStart(10)} ${'TPOT p50'.padStart(10)} ${'TPOT p99'.padStart(10)} ${'steps'.padStart(6)} ${'preempt'.padStart(8)}`;
+  return `${'variant'.padEnd(12)}${'conc'.padStart(5)} ${'prompt'.padStart(7)} ${'gen'.padStart(5)} ${'out tok/s'.padStart(10)} ${'TTFT p50'.padStart(10)} ${'TTFT p99'.padStart(10)} ${'TPOT p50'.padStart(10)} ${'TPOT p99'.padStart(10)} ${'steps'.padStart(6)} ${'preempt'.padStart(8)}`;
 }
 
 export function serveTableRow(r: ServeBenchRow): string {
   const ms = (v: number) => `${v.toFixed(1)}ms`.padStart(10);
-  return `${String(r.concurrency).padStart(5)} ${String(r.promptTokens).padStart(7)} ${String(r.maxTokens).padStart(5)} ${r.outputTokensPerSecond.toFixed(2).padStart(10)} ${ms(r.ttftMsP50)} ${ms(r.ttftMsP99)} ${ms(r.tpotMsP50)} ${ms(r.tpotMsP99)} ${String(r.steps).padStart(6)} ${String(r.preemptions).padStart(8)}`;
+  return `${r.variant.padEnd(12)}${String(r.concurrency).padStart(5)} ${String(r.promptTokens).padStart(7)} ${String(r.maxTokens).padStart(5)} ${r.outputTokensPerSecond.toFixed(2).padStart(10)} ${ms(r.ttftMsP50)} ${ms(r.ttftMsP99)} ${ms(r.tpotMsP50)} ${ms(r.tpotMsP99)} ${String(r.steps).padStart(6)} ${String(r.preemptions).padStart(8)}`;
+}
+
+export interface VariantRatio {
+  variant: ServeVariant;
+  concurrency: number;
+  /** Time per output token (p50) of the variant over the plain run's: the feature's cost per output token. */
+  tpotRatio: number;
+  /** Output tokens per second of the plain run over the variant's. */
+  throughputRatio: number;
+}
+
+/** Each variant's cost as ratios to the plain run at the same concurrency. */
+export function variantRatios(rows: readonly ServeBenchRow[]): VariantRatio[] {
+  const out: VariantRatio[] = [];
+  for (const r of rows) {
+    if (r.variant === 'plain') continue;
+    const base = rows.find((b) => b.variant === 'plain' && b.concurrency === r.concurrency);
+    if (!base) continue;
+    out.push({
+      variant: r.variant,
+      concurrency: r.concurrency,
+      tpotRatio: r.tpotMsP50 / base.tpotMsP50,
+      throughputRatio: base.outputTokensPerSecond / r.outputTokensPerSecond,
+    });
+  }
+  return out;
 }

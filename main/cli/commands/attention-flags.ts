@@ -1,6 +1,23 @@
 /** `--attention-backend` and `--plas-attention-config`, on every command that runs a model. */
 import type { Command } from 'commander';
-import { type AttentionBackend, attentionBackend, type PlasConfig } from '../../../engine/plas/config.ts';
+import type { AttentionBackend, PlasConfig } from '../../../engine/plas/config.ts';
+
+/**
+ * Which attention a command runs: `--attention-backend plas|dense` when given, else FD_ATTENTION_BACKEND=PLAS_ATTN
+ * (the original's switch, which FastDeploy users know) selects PLAS; anything else is dense. The environment is read
+ * here, in the CLI: the engine reads none.
+ */
+export function attentionBackend(
+  flag?: string,
+  env: Record<string, string | undefined> = process.env,
+): AttentionBackend {
+  if (flag !== undefined) {
+    const f = flag.toLowerCase();
+    if (f === 'plas' || f === 'dense') return f;
+    throw new Error(`--attention-backend (${JSON.stringify(flag)}) must be plas or dense`);
+  }
+  return env.FD_ATTENTION_BACKEND?.toUpperCase() === 'PLAS_ATTN' ? 'plas' : 'dense';
+}
 
 export interface AttentionFlags {
   attentionBackend?: string;

@@ -1,4 +1,5 @@
 /** Flags shared by every command that opens a GPU. */
+import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { Gpu } from '../../../engine/gpu/gpu.ts';
 
@@ -14,7 +15,10 @@ export function addGpuFlags(command: Command): Command {
 }
 
 export function openGpu(flags: GpuFlags, log: (message: string) => void = (m) => console.error(m)): Promise<Gpu> {
+  // Vulkan's window-system layers complain on every start when this is unset (servers, CI); compute needs no display.
+  process.env.XDG_RUNTIME_DIR ??= tmpdir();
   return Gpu.create({
+    env: process.env,
     software: flags.software ?? false,
     fast: !flags.validate,
     checkErrors: flags.validate ?? false,

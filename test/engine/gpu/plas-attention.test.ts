@@ -158,7 +158,7 @@ describe('plasAttention: every stage matches its twin on a sparse mixed batch', 
         plas_use_decoder_seq_limit: 600,
       },
     };
-    const stats = new PlasStats({ sampleEvery: 1 });
+    const stats = new PlasStats({ sampleEvery: 1, recall: true });
     const r = await run(gpu, rng, c, stats);
     const { plan } = r.debug;
     const blockSize = 32;

@@ -20,7 +20,7 @@ after(async () => {
 });
 
 const cases: [keyof typeof corruptions, (c: { path: string; tensor?: string }) => RegExp][] = [
-  ['missingConfig', (c) => new RegExp(`${escapeRegExp(c.path)} not found: a model folder needs config.json`)],
+  ['missingConfig', (c) => new RegExp(`${escapeRegExp(c.path)}: not found: a model folder needs config.json`)],
   ['unknownArchitecture', () => /unsupported architecture GPTNeoXForCausalLM \(supported: LlamaForCausalLM/],
   ['missingTensor', (c) => new RegExp(`missing tensor ${escapeRegExp(c.tensor!)} \\(expected shape \\[128, 64\\]\\)`)],
   [

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  attentionBackend,
   defaultPlasConfig,
   isDenseBelowLimit,
   mergePlasConfig,
@@ -37,7 +36,7 @@ describe('PLAS config', () => {
       ['{"plas_use_encoder_seq_limit": -1}', 64, /plas_use_encoder_seq_limit \(-1\) must be an integer/],
       ['{"plas_encoder_top_k_left": 2.5}', 64, /plas_encoder_top_k_left \(2.5\) must be an integer/],
       ['{"top_k": 3}', 64, /unknown PLAS config key "top_k" \(known: plas_encoder_top_k_left, /],
-      ['{not json', 64, /--plas-attention-config is not valid JSON/],
+      ['{not json', 64, /the PLAS config is not valid JSON/],
       ['[1]', 64, /must be a JSON object, got \[1\]/],
     ];
     for (const [json, pageSize, message] of bad) {
@@ -68,15 +67,6 @@ describe('PLAS config', () => {
       /plas_block_size is fixed when a model loads \(current 128, got 64\)/,
     );
     assert.equal(mergePlasConfig(c, { plas_block_size: 128, iterations: 9 }, 64).iterations, 9);
-  });
-
-  it('selects the backend from the flag, else FD_ATTENTION_BACKEND', () => {
-    assert.equal(attentionBackend('plas', {}), 'plas');
-    assert.equal(attentionBackend('DENSE', { FD_ATTENTION_BACKEND: 'PLAS_ATTN' }), 'dense');
-    assert.equal(attentionBackend(undefined, { FD_ATTENTION_BACKEND: 'PLAS_ATTN' }), 'plas');
-    assert.equal(attentionBackend(undefined, { FD_ATTENTION_BACKEND: 'FLASH_ATTN' }), 'dense');
-    assert.equal(attentionBackend(undefined, {}), 'dense');
-    assert.throws(() => attentionBackend('sparse', {}), /--attention-backend \("sparse"\) must be plas or dense/);
   });
 
   it('one rule for dense: fewer visible tokens than the limit', () => {

@@ -45,8 +45,9 @@ describe('PlasStats', () => {
     assert.equal(stats.request('a').density, 0.375);
     assert.equal(stats.request('b').recall, null);
     assert.deepEqual([...stats.layers().keys()], [0, 1]);
-    stats.dropRequest('a');
-    assert.equal(stats.request('a').candidateBlocks, 0);
+    assert.equal(stats.takeRequest('a').density, 0.375, 'taking a request gives its summary');
+    assert.equal(stats.request('a').candidateBlocks, 0, 'and forgets it');
+    assert.deepEqual([...stats.requests().keys()], ['b']);
   });
 });
 
