@@ -98,9 +98,15 @@ it('generate names a bad flag and a bad folder clearly', async () => {
     plas('generate', '--model', dir, '--prompt', 'x', '--top-p', '2', '--software'),
     /top_p \(2\) must be in \(0, 1\]/,
   );
+  await assert.rejects(plas('generate', '--model', join(dir, 'nope'), '--prompt', 'x', '--software'), (e: Error) => {
+    assert.match(e.message, /\nerror: \S*nope: no such folder\n/);
+    assert.doesNotMatch(e.message, /\n\s+at /, 'a user mistake shows no stack');
+    return true;
+  });
   await assert.rejects(
-    plas('generate', '--model', join(dir, 'nope'), '--prompt', 'x', '--software'),
-    /config\.json not found/,
+    plas('generate', '--model', join(dir, 'nope'), '--prompt', 'x', '--software', '--debug'),
+    /\n\s+at /,
+    '--debug shows the stack',
   );
   const model = join(dir, 'qwen3');
   await assert.rejects(
