@@ -1,27 +1,70 @@
 /**
- * The fastify app: for now the health endpoint reporting the engine's adapter. The OpenAI-compatible `/v1/*` routes,
- * the `/api/*` management routes and the UI arrive with the server issue.
+ * The fastify app. Every request passes, in order: the Host check (DNS rebinding), CORS (closed unless
+ * --cors-origin), auth (management token for /api, --api-key for /v1 and /metrics), then its route, whose TypeBox
+ * schema validates the body (8 MiB at most). Every error leaves through one handler in OpenAI's error shape.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { AdapterDescription, GpuFeatures } from '../../engine/gpu/device.ts';
-import { hostAllowed } from './host-check.ts';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import { registerAuth } from './auth.ts';
+import type { ServerContext } from './context.ts';
+import { registerCors } from './cors.ts';
+import { registerErrorHandler } from './error-handler.ts';
+import { registerHostCheck } from './host-check.ts';
+import { apiInfoRoutes } from './routes/api-info.ts';
+import { apiModelRoutes } from './routes/api-models.ts';
+import { apiPlasRoutes } from './routes/api-plas.ts';
+import { apiStatsRoutes } from './routes/api-stats.ts';
+import type { PlasApp, RouteDeps } from './routes/deps.ts';
+import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { registerV1Routes } from './v1/index.ts';
 
-export interface ServerOptions {
-  adapter: AdapterDescription;
-  features: GpuFeatures;
+export const BODY_LIMIT_BYTES = 8 * 2 ** 20;
+
+export interface AppOptions extends RouteDeps {
+  token: string;
+  apiKey?: string;
+  corsOrigins?: string[];
   /** Extra Host header names to accept besides loopback (e.g. a LAN name the user configured). */
   allowedHosts?: string[];
 }
 
-export function buildServer(options: ServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 8 * 2 ** 20 });
-  app.addHook('onRequest', async (request, reply) => {
-    if (!hostAllowed(request.headers.host, options.allowedHosts)) {
-      return reply
-        .code(403)
-        .send({ error: { message: `Host ${request.headers.host ?? '(none)'} is not allowed`, type: 'forbidden' } });
-    }
+export function buildApp(options: AppOptions): PlasApp {
+  const app: PlasApp = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Streams end themselves at shutdown (see start.ts); idle keep-alive sockets must not hold the close.
+    forceCloseConnections: 'idle',
+  })
+    .withTypeProvider()
+    // TypeBox's own checker: bodies are checked strictly (no coercion, no silently dropped fields); query strings and
+    // URL parameters are converted from their strings.
+    .setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  registerErrorHandler(app);
+  registerHostCheck(app, options.allowedHosts);
+  registerCors(app, options.corsOrigins ?? []);
+  registerAuth(app, { token: options.token, apiKey: options.apiKey });
+
+  // /v1 routes count their own requests (with the outcome a stream ended in); every other response is counted here.
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (route === undefined || !route.startsWith('/v1'))
+      options.metrics.requestFinished(route ?? '(none)', reply.statusCode);
   });
-  app.get('/api/health', async () => ({ status: 'ok', adapter: options.adapter, features: options.features }));
+
+  const ctx: ServerContext = {
+    models: options.manager,
+    metrics: options.metrics,
+    settings: options.settings,
+    requests: options.requests,
+  };
+  healthRoutes(app, options);
+  metricsRoutes(app, options);
+  apiModelRoutes(app, options);
+  apiPlasRoutes(app, options);
+  apiStatsRoutes(app, options);
+  apiInfoRoutes(app, options);
+  registerV1Routes(app, ctx);
   return app;
 }

@@ -1,0 +1,30 @@
+/** Adding model folders to the registry: each is inspected first, so only loadable folders are ever registered. */
+import { DuplicateModelError, type ModelRecord, type ModelsRepository } from '../../store/models-repo.ts';
+import { inspectModelFolder } from './inspect-folder.ts';
+import { checkModelName, nameFromFolder } from './model-names.ts';
+
+/** Registers a folder under `name` (default: the folder's name, made unique). Throws ModelFolderError, ModelNameError, DuplicateModelError. */
+export async function addModel(repo: ModelsRepository, path: string, name?: string): Promise<ModelRecord> {
+  // The cheap checks first: reading a folder parses its tokenizer (seconds for a big vocabulary).
+  if (name !== undefined) {
+    checkModelName(name);
+    if (repo.get(name)) throw new DuplicateModelError(name);
+  }
+  const folder = await inspectModelFolder(path);
+  const finalName = name === undefined ? nameFromFolder(folder.path, (n) => repo.get(n) !== undefined) : name;
+  const record: ModelRecord = { name: finalName, ...folder, addedAt: Date.now(), keepAliveMs: null };
+  repo.add(record);
+  return record;
+}
+
+/**
+ * The name a folder is registered under, registering it when it is not (the folder `plas serve --model` names). Its
+ * summary is refreshed, since the folder may have changed since it was added.
+ */
+export async function registerModel(repo: ModelsRepository, path: string): Promise<string> {
+  const folder = await inspectModelFolder(path);
+  const existing = repo.findByPath(folder.path);
+  if (!existing) return (await addModel(repo, folder.path)).name;
+  repo.updateSummary(existing.name, folder);
+  return existing.name;
+}

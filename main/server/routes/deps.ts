@@ -1,0 +1,50 @@
+/** What the server's own route families (health, metrics, /api) are built from. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
+import type { AdapterDescription, GpuFeatures } from '../../../engine/gpu/device.ts';
+import type { ServerSettings } from '../context.ts';
+import type { Metrics } from '../metrics.ts';
+import type { LocalModelManager } from '../models/model-manager.ts';
+import type { RecentRequests } from '../request-log.ts';
+
+/** The fastify instance with TypeBox schemas typing each route's body, query and params. */
+export type PlasApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** What GET /api/settings shows (never a secret: whether an API key is set, not the key). */
+export interface ServerInfo {
+  host: string;
+  port: number;
+  dataDir: string;
+  defaultModel: string | null;
+  servedModelName: string | null;
+  keepAliveMs: number;
+  maxModelLen: number | null;
+  apiKeyRequired: boolean;
+  corsOrigins: string[];
+  allowedHosts: string[];
+  /** The engine settings every model loads with (CLI flags, validated). */
+  engine: unknown;
+  limits: ServerSettings['limits'];
+}
+
+export interface RouteDeps {
+  adapter: AdapterDescription;
+  features: GpuFeatures;
+  manager: LocalModelManager;
+  metrics: Metrics;
+  requests: RecentRequests;
+  settings: ServerSettings;
+  /** Filled in once the server listens (the port may be 0 until then). */
+  info: () => ServerInfo;
+  /** Aborted at shutdown: long-lived streams (SSE) end. */
+  shutdown: AbortSignal;
+  /** How models load, for memory estimates: the KV page size and whether PLAS key sums are kept. */
+  estimate: { pageSize: number; keySums: boolean };
+}

@@ -1,0 +1,168 @@
+/**
+ * /api/models over HTTP with a real SQLite registry and tiny models: add (validated), list, estimate, load with SSE
+ * progress, unload, delete; and model names that look like paths never reach the file system.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import OpenAI from 'openai';
+import type { ModelConfig } from '../../../engine/model/config.ts';
+import { writeTinyModel } from '../../fixtures/tiny-model.ts';
+import { bearer, http, readSse, startTestServer, type TestServer } from './server-fixture.ts';
+
+let dir: string;
+let server: TestServer;
+let tinyConfig: ModelConfig;
+const api = (path: string, options: Parameters<typeof http>[2] = {}) =>
+  http(server.port, path, { ...options, headers: { ...bearer(server.token), ...options.headers } });
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'plas-api-models-'));
+  tinyConfig = (await writeTinyModel(join(dir, 'tiny'), { architecture: 'llama', dtype: 'f16', seed: 5 })).config;
+  server = await startTestServer();
+});
+after(async () => {
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('adds a folder (validated first), lists it, and refuses what is wrong with 400 naming it', async () => {
+  assert.deepEqual((await api('/api/models')).json(), { models: [] });
+  const added = await api('/api/models', { method: 'POST', body: { path: join(dir, 'tiny'), name: 'tiny' } });
+  assert.equal(added.status, 201, added.body);
+  const model = added.json();
+  assert.equal(model.name, 'tiny');
+  assert.equal(model.path, join(dir, 'tiny'));
+  assert.equal(model.architecture, 'LlamaForCausalLM');
+  assert.equal(model.dtype, 'f16');
+  assert.equal(model.contextLength, tinyConfig.maxPositionEmbeddings);
+  assert.equal(model.loaded, false);
+  assert.ok(model.parameters > 0 && model.sizeBytes > model.parameters * 2);
+  assert.deepEqual(
+    (await api('/api/models')).json().models.map((m: { name: string }) => m.name),
+    ['tiny'],
+  );
+
+  const cases: [unknown, RegExp, string | null][] = [
+    [{ path: join(dir, 'nowhere') }, /does not exist/, 'path'],
+    [{ path: 'relative/folder' }, /must be an absolute folder path/, 'path'],
+    [{ path: dir }, /config\.json:? not found/, 'path'],
+    [{ path: join(dir, 'tiny'), name: '../../etc/passwd' }, /is not a valid model name/, 'name'],
+    [{ name: 'x' }, /^path: is required$/, 'path'],
+    [{ path: 5 }, /^path: /, 'path'],
+    [{ path: join(dir, 'tiny'), extra: true }, /^extra: is not a known field$/, 'extra'],
+  ];
+  for (const [body, message, param] of cases) {
+    const res = await api('/api/models', { method: 'POST', body });
+    assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.body}`);
+    assert.match(res.json().error.message, message);
+    assert.equal(res.json().error.param, param);
+  }
+  const duplicate = await api('/api/models', { method: 'POST', body: { path: join(dir, 'tiny'), name: 'tiny' } });
+  assert.equal(duplicate.status, 409);
+  assert.match(duplicate.json().error.message, /a model named 'tiny' is already registered/);
+});
+
+it('estimates GPU memory: the weights plus the KV cache at a context', async () => {
+  const c = tinyConfig;
+  const res = await api('/api/models/tiny/estimate?context=100');
+  assert.equal(res.status, 200, res.body);
+  const e = res.json();
+  // f16 weights: 2 bytes per parameter (every tiny tensor is a whole number of 4-byte words).
+  const model = (await api('/api/models')).json().models[0];
+  assert.equal(e.weightsBytes, model.parameters * 2);
+  // 100 tokens take 2 pages of 64; each token holds K and V (f32) for every layer and KV head.
+  const perToken = 2 * c.numLayers * c.numKvHeads * c.headDim * 4;
+  assert.equal(e.kvBytesPerToken, perToken);
+  assert.equal(e.kvBytes, 128 * perToken);
+  // PLAS may run (the engine's default), so the per-page key sums are counted: [pages, kvHeads, headDim] f32 a layer.
+  assert.equal(e.keySumBytes, c.numLayers * 2 * c.numKvHeads * c.headDim * 4);
+  assert.equal(e.totalBytes, e.weightsBytes + e.kvBytes + e.keySumBytes);
+  const full = (await api('/api/models/tiny/estimate')).json();
+  assert.equal(full.context, c.maxPositionEmbeddings, 'defaults to the model context');
+  const tooLong = await api(`/api/models/tiny/estimate?context=${c.maxPositionEmbeddings + 1}`);
+  assert.equal(tooLong.status, 400);
+  assert.equal(tooLong.json().error.param, 'context');
+  const zero = await api('/api/models/tiny/estimate?context=0');
+  assert.equal(zero.status, 400);
+  assert.match(zero.json().error.message, /querystring context/);
+});
+
+it('loads with SSE progress then done, unloads, and deletes', async () => {
+  const { status, events } = await readSse(server.port, '/api/models/tiny/load', {
+    method: 'POST',
+    headers: bearer(server.token),
+  });
+  assert.equal(status, 200);
+  const progress = events.filter((e) => e.event === 'progress');
+  assert.ok(progress.length >= 1, JSON.stringify(events));
+  const last = progress[progress.length - 1].data;
+  assert.equal(last.loaded, last.total, 'the last progress event is the whole model');
+  for (let i = 1; i < progress.length; i++) assert.ok(progress[i].data.loaded >= progress[i - 1].data.loaded);
+  const done = events[events.length - 1];
+  assert.equal(done.event, 'done');
+  assert.equal(done.data.model.loaded, true);
+  assert.ok(done.data.loadSeconds > 0);
+  assert.equal((await http(server.port, '/health')).json().model, 'tiny');
+
+  // Loading it again is done at once.
+  const again = await readSse(server.port, `/api/models/tiny/load?token=${server.token}`, { method: 'POST' });
+  assert.deepEqual(
+    again.events.map((e) => e.event),
+    ['done'],
+  );
+
+  assert.deepEqual((await api('/api/models/tiny/unload', { method: 'POST' })).json(), { unloaded: true });
+  assert.deepEqual((await api('/api/models/tiny/unload', { method: 'POST' })).json(), { unloaded: false });
+  assert.equal((await http(server.port, '/health')).status, 503);
+
+  await api('/api/models', { method: 'POST', body: { path: join(dir, 'tiny'), name: 'doomed' } });
+  assert.deepEqual((await api('/api/models/doomed', { method: 'DELETE' })).json(), { deleted: 'doomed' });
+  const gone = await api('/api/models/doomed', { method: 'DELETE' });
+  assert.equal(gone.status, 404);
+  assert.equal(gone.json().error.code, 'model_not_found');
+  const unknownLoad = await api('/api/models/doomed/load', { method: 'POST' });
+  assert.equal(unknownLoad.status, 404, 'an unknown model is a 404, not a stream');
+});
+
+it('a model name that looks like a path is only ever an unknown model', async () => {
+  // A registered folder that a name would reach if it were resolved as a path relative to the data dir.
+  const sneaky = join(server.dataDir, 'models', 'evil');
+  await mkdir(join(server.dataDir, 'models'), { recursive: true });
+  await writeTinyModel(sneaky, { architecture: 'llama', dtype: 'f16' });
+  const names = [
+    '../../etc/passwd',
+    '..%2F..%2Fetc%2Fpasswd',
+    '%2E%2E%2F%2E%2E%2Fetc%2Fpasswd',
+    encodeURIComponent(join(dir, 'tiny')),
+    'models%2Fevil',
+    encodeURIComponent(sneaky),
+  ];
+  for (const name of names) {
+    for (const [method, path] of [
+      ['GET', `/api/models/${name}/estimate`],
+      ['POST', `/api/models/${name}/load`],
+      ['POST', `/api/models/${name}/unload`],
+      ['DELETE', `/api/models/${name}`],
+    ] as const) {
+      const res = await api(path, { method });
+      assert.ok(res.status === 404, `${method} ${path}: ${res.status} ${res.body}`);
+      if (res.json().error.code !== 'not_found') assert.equal(res.json().error.code, 'model_not_found');
+    }
+  }
+  // The OpenAI client sees the same through /v1: a 404 naming the model, nothing loaded.
+  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  for (const model of ['../../etc/passwd', sneaky, join(dir, 'tiny'), 'models/evil']) {
+    await assert.rejects(
+      client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }),
+      (e: Error & { status?: number }) => e.status === 404 && e.message.includes('does not exist'),
+    );
+  }
+  assert.equal(server.manager.loaded(), null);
+  assert.deepEqual(
+    (await api('/api/models')).json().models.map((m: { name: string }) => m.name),
+    ['tiny'],
+  );
+});
