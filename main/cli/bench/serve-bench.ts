@@ -62,13 +62,21 @@ export function percentile(values: number[], p: number): number {
   return sorted[rank];
 }
 
-export function randomPrompt(n: number, seed: number, vocab: number): number[] {
-  let s = seed >>> 0 || 1;
+/** Prompt ids come from [100, 4000): valid in every supported vocabulary (PLAS Mini has 4,096 tokens). */
+const PROMPT_ID_RANGE = [100, 4000] as const;
+
+/**
+ * The prompt of request `i` at concurrency `c`: distinct random token ids, the same in process and over HTTP
+ * (serve-http.ts sends them as token ids), so the two benches compare like with like.
+ */
+export function benchPrompt(n: number, c: number, i: number): number[] {
+  let s = (1 + c * 1000 + i) >>> 0 || 1;
+  const [lo, hi] = PROMPT_ID_RANGE;
   return Array.from({ length: n }, () => {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
-    return 100 + ((s >>> 0) % Math.max(1, Math.min(vocab, 30000) - 100));
+    return lo + ((s >>> 0) % (hi - lo));
   });
 }
 
@@ -88,12 +96,12 @@ export async function benchServe(
   for (const c of options.concurrency)
     for (const variant of options.variants ?? ['plain']) {
       // Every variant at a level sees the same prompts, so the ratios compare like with like.
-      let seed = 1 + c * 1000;
+      const seed = 1 + c * 1000;
       const engine = await Engine.create(gpu, model, options.engine);
       try {
         // Warm up pipelines, pools (and the grammar worker) with one short request, outside the measurement.
         for await (const _ of engine.generate({
-          promptTokenIds: randomPrompt(8, 999, model.dims.vocab),
+          promptTokenIds: benchPrompt(8, 0, 0),
           sampling: samplingParams({ maxTokens: 2, ignoreEos: true }),
           ...variantFields(variant),
         })) {
@@ -101,8 +109,9 @@ export async function benchServe(
         const stepsBefore = engine.stats().steps;
         const started = performance.now();
         const results = await Promise.all(
-          Array.from({ length: c }, async () => {
-            const prompt = randomPrompt(options.promptTokens, seed++, model.dims.vocab);
+          Array.from({ length: c }, async (_, i) => {
+            // Every variant at a level sees the same prompts, so the ratios compare like with like.
+            const prompt = benchPrompt(options.promptTokens, c, i);
             const params = samplingParams({ temperature: 0, maxTokens: options.maxTokens, ignoreEos: true });
             let done: Extract<EngineEvent, { type: 'done' }> | undefined;
             for await (const e of engine.generate({

@@ -5,7 +5,15 @@ import { loadModel } from '../../../engine/model/load-model.ts';
 import { defaultPlasConfig, mergePlasConfig } from '../../../engine/plas/config.ts';
 import { attentionTableHeader, attentionTableRow, benchAttention } from '../bench/attention-bench.ts';
 import { benchKernels, kernelTableHeader, kernelTableRow } from '../bench/kernels-bench.ts';
-import { benchServe, serveTableHeader, serveTableRow } from '../bench/serve-bench.ts';
+import {
+  benchServe,
+  SERVE_VARIANTS,
+  type ServeVariant,
+  serveTableHeader,
+  serveTableRow,
+  variantRatios,
+} from '../bench/serve-bench.ts';
+import { benchServeHttp, httpTableHeader, httpTableRow } from '../bench/serve-http.ts';
 import { MODEL_FLAG_HELP, modelDir } from '../default-model.ts';
 import { type AttentionFlags, addAttentionFlags, attentionInput } from './attention-flags.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
@@ -70,6 +78,25 @@ export function benchCommand(): Command {
       .option('--page-size <n>', "tokens per KV page (default 64, or a smaller learned gate's block size)", positiveInt)
       .option('--max-num-batched-tokens <n>', 'token budget per step', positiveInt)
       .option('--max-num-seqs <n>', 'sequences per step', positiveInt)
+      .option(
+        '--variants <list>',
+        `comma-separated: ${SERVE_VARIANTS.join(', ')} (each feature's cost is printed as a ratio to plain)`,
+        (v: string) =>
+          v.split(',').map((x) => {
+            const name = x.trim() as ServeVariant;
+            if (!SERVE_VARIANTS.includes(name)) {
+              throw new InvalidArgumentError(`unknown variant "${x}" (known: ${SERVE_VARIANTS.join(', ')})`);
+            }
+            return name;
+          }),
+        ['plain'] as ServeVariant[],
+      )
+      .option('--no-plas', 'a dense engine that keeps no PLAS key sums (to measure what keeping them costs)')
+      .option(
+        '--url <url>',
+        'send the same load over HTTP (streaming /v1/completions) to a server running at this URL instead of ' +
+          'loading a model here (API key from $PLAS_API_KEY, as serve takes it); compare with a run without it',
+      )
       .option('--json', 'print one JSON document instead of a table'),
   );
   addAttentionFlags(bench.commands.find((c) => c.name() === 'serve')!).action(
@@ -84,16 +111,34 @@ export function benchCommand(): Command {
           pageSize?: number;
           maxNumBatchedTokens?: number;
           maxNumSeqs?: number;
+          url?: string;
+          variants: ServeVariant[];
+          plas: boolean;
           json?: boolean;
         },
     ) => {
+      if (flags.url !== undefined) {
+        const options = {
+          url: flags.url,
+          concurrency: flags.concurrency,
+          promptTokens: flags.promptTokens,
+          maxTokens: flags.maxTokens,
+          apiKey: process.env.PLAS_API_KEY,
+        };
+        if (!flags.json) console.log(`Server: ${flags.url} (over HTTP)\n${httpTableHeader()}`);
+        const rows = await benchServeHttp(options, (row) => {
+          if (!flags.json) console.log(httpTableRow(row));
+        });
+        if (flags.json) console.log(JSON.stringify({ url: flags.url, rows }, null, 2));
+        return;
+      }
       const dir = modelDir(flags.model);
       const gpu = await openGpu(flags, flags.json ? () => {} : undefined);
       const model = await loadModel(gpu, dir);
       try {
         const maxSeqs = flags.maxNumSeqs ?? Math.max(...flags.concurrency);
         const engine = {
-          attention: attentionInput(flags),
+          attention: { ...attentionInput(flags), allowPlas: flags.plas },
           cache: {
             ...(flags.pageSize ? { pageSize: flags.pageSize } : {}),
             ...(flags.kvCacheMemory ? { memoryBytes: flags.kvCacheMemory * 2 ** 20 } : {}),
@@ -110,12 +155,28 @@ export function benchCommand(): Command {
         const rows = await benchServe(
           gpu,
           model,
-          { concurrency: flags.concurrency, promptTokens: flags.promptTokens, maxTokens: flags.maxTokens, engine },
+          {
+            concurrency: flags.concurrency,
+            promptTokens: flags.promptTokens,
+            maxTokens: flags.maxTokens,
+            engine,
+            variants: flags.variants,
+          },
           (row) => {
             if (!flags.json) console.log(serveTableRow(row));
           },
         );
-        if (flags.json) console.log(JSON.stringify({ adapter: gpu.adapter, model: dir, rows }, null, 2));
+        const ratios = variantRatios(rows);
+        if (flags.json) console.log(JSON.stringify({ adapter: gpu.adapter, model: dir, rows, ratios }, null, 2));
+        else if (ratios.length > 0) {
+          console.log('\nCost per output token, as a ratio to plain at the same concurrency:');
+          for (const r of ratios) {
+            console.log(
+              `  ${r.variant.padEnd(12)} conc ${String(r.concurrency).padStart(3)}: TPOT p50 x${r.tpotRatio.toFixed(2)}, ` +
+                `throughput x${(1 / r.throughputRatio).toFixed(2)}`,
+            );
+          }
+        }
       } finally {
         model.dispose();
         gpu.destroy();

@@ -18,6 +18,9 @@ describe('attention flags', () => {
       plas: { iterations: 9 },
     });
     assert.throws(() => attentionInput({ plasAttentionConfig: '{nope' }), /--plas-attention-config is not valid JSON/);
-    assert.throws(() => attentionInput({ plasAttentionConfig: '[1]' }), /--plas-attention-config must be a JSON object/);
+    assert.throws(
+      () => attentionInput({ plasAttentionConfig: '[1]' }),
+      /--plas-attention-config must be a JSON object/,
+    );
   });
 });

@@ -1,0 +1,30 @@
+/**
+ * The `plas` extension's answer: what the request attended, from the engine's AttentionReport, on the response (and
+ * the final streamed chunk). Choices share the prompt, so densities are the first choice's; blocks add up.
+ */
+import type { PlasConfig } from '../../../engine/plas/config.ts';
+import type { AttentionReport } from '../../../engine/serving/types.ts';
+
+export type PlasOut = {
+  backend: 'dense' | 'plas';
+  prefill_density: number;
+  decode_density: number;
+  blocks_selected: number;
+  blocks_candidate: number;
+} & Omit<PlasConfig, 'denseLastLayer'> & { dense_last_layer: boolean };
+
+export function plasReport(reports: readonly (AttentionReport | undefined)[]): PlasOut | undefined {
+  const present = reports.filter((r): r is AttentionReport => r !== undefined);
+  if (present.length === 0) return undefined;
+  const first = present[0];
+  const { denseLastLayer, ...ranges } = first.plas;
+  return {
+    backend: first.backend,
+    prefill_density: first.prefillDensity,
+    decode_density: first.decodeDensity,
+    blocks_selected: present.reduce((n, r) => n + r.blocksSelected, 0),
+    blocks_candidate: present.reduce((n, r) => n + r.blocksCandidate, 0),
+    ...ranges,
+    dense_last_layer: denseLastLayer,
+  };
+}
