@@ -1,7 +1,6 @@
 /**
- * Errors the server's own routes (/api, /health, security hooks) throw with an HTTP status. They carry OpenAI's error
- * body so every route family answers in one shape; /v1's OpenAIError has the same `status` + `body()` face, and the
- * error handler sends either as is.
+ * The error every route family throws with an HTTP status (/v1 imports it as OpenAIError): OpenAI's error body, so
+ * the whole server answers in one shape, and the error handler sends it as is.
  */
 export type ErrorType =
   | 'invalid_request_error'

@@ -4,35 +4,11 @@
  * to fix, so every 4xx names the offending field. The app's error handler (or the /v1 scope's own) sends it as is.
  */
 
-/** OpenAI's error types (the SDKs map the status to a class; `type` is informative). */
-export type OpenAIErrorType =
-  | 'invalid_request_error'
-  | 'rate_limit_error'
-  | 'server_error'
-  | 'service_unavailable_error';
+import { HttpError as OpenAIError } from '../http-error.ts';
 
-export interface OpenAIErrorBody {
-  error: { message: string; type: OpenAIErrorType; param: string | null; code: string | null };
-}
-
-export class OpenAIError extends Error {
-  override name = 'OpenAIError';
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly type: OpenAIErrorType,
-    readonly param: string | null = null,
-    readonly code: string | null = null,
-    /** Extra response headers, e.g. Retry-After on 429 and 503. */
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
-    super(message);
-  }
-
-  body(): OpenAIErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
-  }
-}
+export type { ErrorBody as OpenAIErrorBody, ErrorType as OpenAIErrorType } from '../http-error.ts';
+/** The server's one error class (http-error.ts), under the name /v1 code reads best with. */
+export { OpenAIError };
 
 /** 400 naming the field (OpenAI's dotted path, e.g. "messages[2].content"). */
 export function invalidRequest(param: string | null, message: string, code: string | null = null): OpenAIError {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Engine, EngineEvent } from '../../../engine/engine.ts';
 import { type SamplingParams, samplingParams } from '../../../engine/generation/sampling-params.ts';
 import { type LoadedModel, loadModel } from '../../../engine/model/load-model.ts';
+import type { PlasConfig } from '../../../engine/plas/config.ts';
 import { writeTinyModel } from '../../fixtures/tiny-model.ts';
 import { testGpu } from '../../helpers/gpu.ts';
 
@@ -63,6 +64,17 @@ export async function collect(events: AsyncIterable<EngineEvent>): Promise<Colle
 export async function runAlone(engine: Engine, prompt: number[], params: SamplingParams): Promise<number[]> {
   return (await collect(engine.generate({ promptTokenIds: prompt, sampling: params }))).ids;
 }
+
+/** Blocks of 32 tokens (pages of 16); keep 2-3 blocks; dense only below 64 tokens: a 300-token prompt has ~10 blocks. */
+export const SPARSE_PLAS: Partial<PlasConfig> = {
+  plas_block_size: 32,
+  plas_encoder_top_k_left: 2,
+  plas_encoder_top_k_right: 3,
+  plas_decoder_top_k_left: 2,
+  plas_decoder_top_k_right: 3,
+  plas_use_encoder_seq_limit: 64,
+  plas_use_decoder_seq_limit: 64,
+};
 
 /** KV memory for test engines: plenty for the tiny model (8 KiB a 16-token page), small for SwiftShader's host memory. */
 export const MB32 = 32 * 2 ** 20;

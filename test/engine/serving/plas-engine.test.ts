@@ -8,7 +8,7 @@ import { Engine } from '../../../engine/engine.ts';
 import type { LoadedModel } from '../../../engine/model/load-model.ts';
 import type { PlasConfig } from '../../../engine/plas/config.ts';
 import { testGpu } from '../../helpers/gpu.ts';
-import { collect, greedy, MB32, prompts, tinyEngineModel } from './engine-fixture.ts';
+import { collect, greedy, MB32, prompts, SPARSE_PLAS, tinyEngineModel } from './engine-fixture.ts';
 
 let model: LoadedModel;
 let cleanup: () => Promise<void>;
@@ -17,16 +17,7 @@ before(async () => {
 });
 after(() => cleanup());
 
-// Blocks of 32 tokens (pages of 16); keep 2-3 blocks; dense only below 64 tokens: a 300-token prompt has ~10 blocks.
-const SPARSE: Partial<PlasConfig> = {
-  plas_block_size: 32,
-  plas_encoder_top_k_left: 2,
-  plas_encoder_top_k_right: 3,
-  plas_decoder_top_k_left: 2,
-  plas_decoder_top_k_right: 3,
-  plas_use_encoder_seq_limit: 64,
-  plas_use_decoder_seq_limit: 64,
-};
+const SPARSE = SPARSE_PLAS;
 const EVERYTHING: Partial<PlasConfig> = {
   plas_encoder_top_k_left: 1000,
   plas_encoder_top_k_right: 1000,
