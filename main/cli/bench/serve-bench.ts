@@ -95,8 +95,6 @@ export async function benchServe(
   const rows: ServeBenchRow[] = [];
   for (const c of options.concurrency)
     for (const variant of options.variants ?? ['plain']) {
-      // Every variant at a level sees the same prompts, so the ratios compare like with like.
-      const seed = 1 + c * 1000;
       const engine = await Engine.create(gpu, model, options.engine);
       try {
         // Warm up pipelines, pools (and the grammar worker) with one short request, outside the measurement.
