@@ -149,6 +149,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       limits: settings.limits,
     });
     const appOptions: AppOptions = {
+      db,
       adapter: options.gpu.adapter,
       features: options.gpu.features,
       manager,

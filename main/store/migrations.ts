@@ -4,6 +4,7 @@
  * issue adds chats as migration 2).
  */
 import type Database from 'better-sqlite3';
+import { CHATS_SCHEMA } from './chats-schema.ts';
 
 export interface Migration {
   /** What it does, for error messages. */
@@ -29,6 +30,12 @@ export const MIGRATIONS: readonly Migration[] = [
           keep_alive_ms  INTEGER
         ) STRICT;
       `);
+    },
+  },
+  {
+    name: 'chats, presets, model settings, search index',
+    up(db) {
+      db.exec(CHATS_SCHEMA);
     },
   },
 ];

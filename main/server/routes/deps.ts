@@ -1,8 +1,10 @@
 /** What the server's own route families (health, metrics, /api) are built from. */
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { AdapterDescription, GpuFeatures } from '../../../engine/gpu/device.ts';
+import type { Db } from '../../store/database.ts';
 import type { ServerSettings } from '../context.ts';
 import type { Metrics } from '../metrics.ts';
 import type { LocalModelManager } from '../models/model-manager.ts';
@@ -35,6 +37,8 @@ export interface ServerInfo {
 }
 
 export interface RouteDeps {
+  /** The data dir's database (models, chats), owned and closed by start.ts. */
+  db: Db;
   adapter: AdapterDescription;
   features: GpuFeatures;
   manager: LocalModelManager;
