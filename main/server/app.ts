@@ -10,6 +10,7 @@ import type { ServerContext } from './context.ts';
 import { registerCors } from './cors.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { registerHostCheck } from './host-check.ts';
+import { apiChatRoutes } from './routes/api-chats.ts';
 import { apiInfoRoutes } from './routes/api-info.ts';
 import { apiModelRoutes } from './routes/api-models.ts';
 import { apiPlasRoutes } from './routes/api-plas.ts';
@@ -65,6 +66,8 @@ export function buildApp(options: AppOptions): PlasApp {
   apiPlasRoutes(app, options);
   apiStatsRoutes(app, options);
   apiInfoRoutes(app, options);
+  apiChatRoutes(app, options); // chats, search, presets, model settings
   registerV1Routes(app, ctx);
+  app.register(import('./routes/static.ts')); // the UI at / (its default export; rebuilds a stale renderer/dist)
   return app;
 }

@@ -34,6 +34,8 @@ export interface ModelLease {
 export interface ModelManager {
   /** Registered models, the loaded ones first. */
   list(): ModelSummary[];
+  /** The model a request without `model` gets (--model), which --served-model-name also names. */
+  readonly defaultModel: string | undefined;
   /**
    * The named model (undefined: the default one), loaded first if it is not (JIT). keepAliveMs: how long it stays
    * loaded after its last request (Ollama's keep_alive; default 30 min; 0 unloads at once; -1 keeps it).

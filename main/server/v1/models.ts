@@ -26,12 +26,14 @@ function modelObject(m: ModelSummary, id = m.name) {
   };
 }
 
-/** The models, plus --served-model-name as an alias of the default model when it is unambiguous (one model). */
+/** The models, plus --served-model-name as an alias of the default model (listed first, as vLLM lists it). */
 function listModels(ctx: ServerContext) {
   const models = ctx.models.list();
   const data = models.map((m) => modelObject(m));
   const alias = ctx.settings.servedModelName;
-  if (alias && models.length === 1 && alias !== models[0].name) data.unshift(modelObject(models[0], alias));
+  const target =
+    models.find((m) => m.name === ctx.models.defaultModel) ?? (models.length === 1 ? models[0] : undefined);
+  if (alias && target && alias !== target.name) data.unshift(modelObject(target, alias));
   return data;
 }
 

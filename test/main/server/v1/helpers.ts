@@ -192,6 +192,7 @@ export async function startScriptedServer(
   };
   const models: ModelManager = {
     list: () => [summary],
+    defaultModel: MODEL,
     async acquire(name) {
       if (acquireError) throw acquireError;
       if (name !== undefined && name !== MODEL) throw new UnknownModelError(name);

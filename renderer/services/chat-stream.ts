@@ -1,0 +1,63 @@
+/**
+ * Streamed chat completions from /v1/chat/completions (OpenAI's chunk format): fetch + SSE, so it can POST, send the
+ * token and be stopped with an AbortSignal. Calls back per delta; the caller batches what it paints.
+ */
+import { errorFrom, errorFromBody } from './errors.ts';
+import { readSse } from './sse.ts';
+import { authHeaders } from './token.ts';
+import type { ChatMessageIn, PlasReport, Usage } from './types.ts';
+
+export interface ChatParams {
+  model: string;
+  messages: ChatMessageIn[];
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  min_tokens?: number;
+}
+
+export interface StreamHandlers {
+  onContent(text: string): void;
+  onReasoning(text: string): void;
+  onUsage(usage: Usage): void;
+  onPlas(plas: PlasReport): void;
+  onFinish(reason: string): void;
+}
+
+interface Chunk {
+  choices?: { delta?: { content?: string | null; reasoning_content?: string | null }; finish_reason?: string | null }[];
+  usage?: Usage | null;
+  plas?: PlasReport;
+  error?: { message?: string; code?: string | null };
+}
+
+/** Resolves when the stream ends ([DONE]); rejects with an ApiError, or an AbortError when `signal` aborts. */
+export async function streamChat(params: ChatParams, handlers: StreamHandlers, signal: AbortSignal): Promise<void> {
+  const response = await fetch('/v1/chat/completions', {
+    method: 'POST',
+    headers: { ...authHeaders(), 'content-type': 'application/json' },
+    body: JSON.stringify({ ...params, stream: true, stream_options: { include_usage: true } }),
+    signal,
+  });
+  if (!response.ok || !response.body) throw await errorFrom(response);
+  for await (const message of readSse(response.body, signal)) {
+    if (message.data === '[DONE]') return;
+    const chunk = JSON.parse(message.data) as Chunk;
+    // An error after the 200 header arrives as a chunk of its own.
+    if (chunk.error) throw errorFromBody(chunk.error);
+    for (const choice of chunk.choices ?? []) {
+      if (choice.delta?.reasoning_content) handlers.onReasoning(choice.delta.reasoning_content);
+      if (choice.delta?.content) handlers.onContent(choice.delta.content);
+      if (choice.finish_reason) handlers.onFinish(choice.finish_reason);
+    }
+    if (chunk.usage) handlers.onUsage(chunk.usage);
+    if (chunk.plas) handlers.onPlas(chunk.plas);
+  }
+  signal.throwIfAborted();
+}
+
+export async function listChatModels(): Promise<{ id: string; loaded: boolean }[]> {
+  const response = await fetch('/v1/models', { headers: authHeaders() });
+  if (!response.ok) throw await errorFrom(response);
+  return ((await response.json()) as { data: { id: string; loaded: boolean }[] }).data;
+}
