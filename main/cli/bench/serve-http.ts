@@ -6,20 +6,10 @@
  * at the client: from sending to the first streamed token, and between tokens after it.
  */
 
-import { benchPrompt, percentile } from './serve-bench.ts';
+import { benchPrompt, percentile, type ServeBenchRow } from './serve-bench.ts';
 
-export interface HttpBenchRow {
-  concurrency: number;
-  promptTokens: number;
-  maxTokens: number;
-  wallMs: number;
-  outputTokens: number;
-  outputTokensPerSecond: number;
-  ttftMsP50: number;
-  ttftMsP99: number;
-  tpotMsP50: number;
-  tpotMsP99: number;
-}
+/** The in-process row's figures, measured at the client (the server's step counts are not visible from here). */
+export type HttpBenchRow = Omit<ServeBenchRow, 'variant' | 'steps' | 'preemptions'>;
 
 export interface HttpBenchOptions {
   /** The server's base URL, e.g. http://127.0.0.1:8188 (a trailing /v1 is accepted). */
