@@ -54,10 +54,15 @@ function addDebugFlag(command: Command): void {
 }
 addDebugFlag(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  const e = error as Error;
-  console.error(process.argv.includes('--debug') && e.stack ? e.stack : `error: ${e.message}`);
-  process.exit(1);
+/** Runs the CLI on `argv` (process.argv's shape); a user's mistake prints `error: <message>` and exits 1. */
+export async function runPlas(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    const e = error as Error;
+    console.error(argv.includes('--debug') && e.stack ? e.stack : `error: ${e.message}`);
+    process.exit(1);
+  }
 }
+
+if (process.argv[1] === import.meta.filename) await runPlas(process.argv);

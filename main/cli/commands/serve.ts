@@ -1,7 +1,8 @@
 /**
  * `plas serve`: the server process (headless, or started by the desktop app). It registers and loads the model given
  * with --model (the bundled PLAS Mini without it), listens on 127.0.0.1:8188, prints one human line on stderr and ONE
- * JSON line on stdout, `{"event":"ready","url":...,"port":...,"token":...}`, which the desktop app reads. SIGINT or
+ * JSON line on stdout, `{"event":"ready","url":...,"port":...,"token":...}`, which the desktop app reads, then JSON lines
+ * while the launch model loads (`model-progress` {loaded, total} bytes, `model-ready` or `model-error`). SIGINT or
  * SIGTERM: stop accepting, end streams in flight (finish reason abort), exit 0 within 5 s. A mistake in the flags or
  * the model folder prints `error: <message>` and exits 1 (--debug adds the stack).
  */
@@ -154,6 +155,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     `PLAS Studio is ready at ${url}/?token=${token} (OpenAI API: ${url}/v1; loading ${server.manager.defaultModel})`,
   );
   console.log(JSON.stringify({ event: 'ready', url, port, token }));
+  reportLaunchModel(server);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -176,4 +178,27 @@ async function serve(flags: ServeFlags): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** Progress lines at most this often: the desktop app's starting page shows them as a bar. */
+const PROGRESS_EVERY_MS = 200;
+
+/** The launch model's load as JSON lines on stdout, for the desktop app's starting page (main/electron). */
+function reportLaunchModel(server: RunningServer): void {
+  const model = server.manager.defaultModel;
+  if (model === undefined) return;
+  const line = (event: string, fields: Record<string, unknown> = {}) =>
+    console.log(JSON.stringify({ event, model, ...fields }));
+  let last = 0;
+  server.manager
+    .load(model, (loaded, total) => {
+      const now = performance.now();
+      if (loaded < total && now - last < PROGRESS_EVERY_MS) return;
+      last = now;
+      line('model-progress', { loaded, total });
+    })
+    .then(
+      () => line('model-ready'),
+      (error: Error) => line('model-error', { message: error.message }),
+    );
 }
