@@ -21,7 +21,7 @@ import type { Tensor } from './gpu/tensor.ts';
 import { KVCacheManager } from './kv/kv-cache-manager.ts';
 import { type KvSizing, KvSizingError, sizeKvPool } from './kv/kv-sizing.ts';
 import type { LoadedModel } from './model/load-model.ts';
-import { mergePlasConfig, type PlasConfig } from './plas/config.ts';
+import { type AttentionBackend, mergePlasConfig, type PlasConfig } from './plas/config.ts';
 import { describeGate, gateBlockSize, loadPlasGateWeights, uploadGateWeights } from './plas/gate-weights.ts';
 import { type BlockSummary, PlasStats } from './plas/stats.ts';
 import { DenseKeySumBackend } from './runner/dense-keysum-backend.ts';
@@ -107,6 +107,8 @@ export class Engine {
   private closed = false;
   private lost: GpuDeviceLostError | null = null;
   private plas: PlasConfig;
+  /** What a request that does not choose runs: the config's at first, then setDefaultBackend's. */
+  private backend: AttentionBackend;
   private readonly plasStats: PlasStats;
 
   private constructor(
@@ -119,6 +121,7 @@ export class Engine {
     private readonly gateDescription: string,
   ) {
     this.plas = config.attention.plas;
+    this.backend = config.attention.backend;
     this.plasStats = new PlasStats({ sampleEvery: config.attention.statsSampleEvery, recall: config.attention.recall });
     this.kv = new KVCacheManager({
       numPages: pool.options.numPages,
@@ -211,6 +214,26 @@ export class Engine {
     return this.plas;
   }
 
+  /** What a request that does not choose runs. */
+  get defaultBackend(): AttentionBackend {
+    return this.backend;
+  }
+
+  /**
+   * Switch what requests that do not choose run, from the next request admitted (those running keep theirs). PLAS
+   * needs an engine created with it allowed (key sums kept): otherwise an EngineConfigError and nothing changes.
+   */
+  setDefaultBackend(backend: AttentionBackend): AttentionBackend {
+    if (backend !== 'dense' && backend !== 'plas') {
+      throw new EngineConfigError(`attention.backend (${JSON.stringify(backend)}) must be dense or plas`);
+    }
+    if (backend === 'plas' && !this.config.attention.allowPlas) {
+      throw new EngineConfigError('attention.backend cannot be plas: this engine was created with PLAS off');
+    }
+    this.backend = backend;
+    return backend;
+  }
+
   /**
    * Stream the generation of one request (n choices). Never throws: a bad request, a closed engine or a lost device
    * come out of the iterator as typed errors (serving/errors.ts). Aborting `signal`, or ending the iteration early,
@@ -238,7 +261,7 @@ export class Engine {
         defaults: this.model.generation,
         plas: this.plas,
         plasAvailable: this.config.attention.allowPlas,
-        defaultBackend: this.config.attention.backend,
+        defaultBackend: this.backend,
         pageSize: this.pool.options.pageSize,
       });
       job = { stream, choices: [], open: 0, detach: () => {} };
@@ -289,6 +312,7 @@ export class Engine {
         stopTokenIds: sampling.stopTokenIds,
         ignoreEos: sampling.ignoreEos,
         sampling,
+        cacheSalt: this.attentionSalt(r.plas),
       });
       const choice = new Choice({
         index: i,
@@ -462,14 +486,31 @@ export class Engine {
     }
   }
 
+  /**
+   * The prefix-cache salt of a request's attention. Past the first layer, K and V depend on how the layers below
+   * attended: pages a PLAS request computed are not the pages dense attention would compute (nor PLAS under other
+   * ranges), so they are shared only between requests that attend the same way. Dense requests need no salt; with a
+   * single layer K and V depend on the tokens alone and every request may share.
+   */
+  private attentionSalt(plas: Choice['plas']): string | undefined {
+    if (plas === null || this.model.dims.numLayers === 1) return undefined;
+    const config = plas === 'live' ? this.plas : plas;
+    return `plas:${JSON.stringify(config, Object.keys(config).sort())}`;
+  }
+
   private attentionReport(choice: Choice): AttentionReport {
     const s = this.plasStats.takeRequest(choice.id);
+    const layers = Array.from({ length: this.model.dims.numLayers }, (_, i) => s.layers.get(i));
+    // A dense request attends every block of every layer; a PLAS one shows what its sampled steps attended.
+    const perLayer = (pick: (l: BlockSummary) => number | null) =>
+      layers.map((l) => (choice.plas === null ? 1 : l ? pick(l) : null));
     return {
       backend: choice.plas ? 'plas' : 'dense',
       prefillDensity: s.prefillDensity ?? 1,
       decodeDensity: s.decodeDensity ?? 1,
       blocksSelected: s.selectedBlocks,
       blocksCandidate: s.candidateBlocks,
+      layerDensity: { prefill: perLayer((l) => l.prefillDensity), decode: perLayer((l) => l.decodeDensity) },
       plas: choice.plas === null || choice.plas === 'live' ? this.plas : choice.plas,
     };
   }
@@ -506,7 +547,7 @@ export class Engine {
       generatedTokens: this.generatedTokens,
       samplingDefaults: this.model.generation,
       attention: {
-        backend: this.config.attention.backend,
+        backend: this.backend,
         plasAvailable: this.config.attention.allowPlas,
         plas: this.plas,
         gate: this.gateDescription,

@@ -59,6 +59,14 @@ function summary(c: BlockCounts): BlockSummary {
   };
 }
 
+/** A finished request's summary with its per-layer part (index = layer; layers never sampled are absent). */
+export interface RequestSummary extends BlockSummary {
+  layers: Map<number, BlockSummary>;
+}
+
+/** Requests already taken: records that arrive after (a last step's readback) must not re-create their entries. */
+const TAKEN_MEMORY = 1024;
+
 export interface PlasStatsOptions {
   /** Sample one step in this many (default 16; 1 = every step). */
   sampleEvery?: number;
@@ -73,6 +81,9 @@ export class PlasStats {
   private readonly decided = new WeakMap<Step, boolean>();
   private readonly perLayer = new Map<number, BlockCounts>();
   private readonly perRequest = new Map<string, BlockCounts>();
+  /** Per (request, layer): the Tuning page's per-layer density of each request. */
+  private readonly perRequestLayer = new Map<string, Map<number, BlockCounts>>();
+  private readonly taken = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
 
   constructor(o: PlasStatsOptions = {}) {
@@ -98,11 +109,17 @@ export class PlasStats {
 
   private add(layer: number, request: string, f: (c: BlockCounts) => void): void {
     const l = this.perLayer.get(layer) ?? empty();
-    const r = this.perRequest.get(request) ?? empty();
     this.perLayer.set(layer, l);
-    this.perRequest.set(request, r);
     f(l);
+    if (this.taken.has(request)) return;
+    const r = this.perRequest.get(request) ?? empty();
+    this.perRequest.set(request, r);
     f(r);
+    const layers = this.perRequestLayer.get(request) ?? new Map<number, BlockCounts>();
+    this.perRequestLayer.set(request, layers);
+    const rl = layers.get(layer) ?? empty();
+    layers.set(layer, rl);
+    f(rl);
   }
 
   /** One (unit, kv head) list: `decode` when the unit is a decode step's one new token. */
@@ -152,10 +169,22 @@ export class PlasStats {
     await Promise.all([...this.pending]);
   }
 
-  /** A finished request's summary, forgotten here (it lives on in the request's done event). */
-  takeRequest(id: string): BlockSummary {
-    const s = this.request(id);
+  /** A request's sampled counts per layer, by layer index. */
+  requestLayers(id: string): Map<number, BlockSummary> {
+    const layers = this.perRequestLayer.get(id) ?? new Map<number, BlockCounts>();
+    return new Map([...layers].sort(([a], [b]) => a - b).map(([k, v]) => [k, summary(v)]));
+  }
+
+  /**
+   * A finished request's summary and its per-layer part, forgotten here (it lives on in the request's done event).
+   * Counts of its steps that arrive later still add to the per-layer totals, never to a new entry for it.
+   */
+  takeRequest(id: string): RequestSummary {
+    const s = { ...this.request(id), layers: this.requestLayers(id) };
     this.perRequest.delete(id);
+    this.perRequestLayer.delete(id);
+    this.taken.add(id);
+    if (this.taken.size > TAKEN_MEMORY) this.taken.delete(this.taken.values().next().value as string);
     return s;
   }
 }

@@ -82,6 +82,13 @@ export interface AttentionReport {
   decodeDensity: number;
   blocksSelected: number;
   blocksCandidate: number;
+  /**
+   * Per layer (index = layer, one entry per model layer), the share of candidate blocks attended in prefill and in
+   * decode apart, over sampled steps: null where that layer ran no sampled unit of that kind (a decode that was never
+   * sampled, a cached prompt). A dense request attends everything: 1 on every layer. The engine always sets it;
+   * optional so that scripted engines (the server's tests) need not invent one.
+   */
+  layerDensity?: { prefill: (number | null)[]; decode: (number | null)[] };
   /** The PLAS config in force for this request (also when dense, for comparison). */
   plas: PlasConfig;
 }

@@ -98,3 +98,24 @@ it('refuses PLAS on an engine made without it, and bad ranges, naming the field'
   assert.equal(plas.stats().kv.keySumBytes > 0, true, 'key sums are kept on an engine that allows PLAS');
   await plas.close();
 });
+
+it('pages computed under one attention are shared only with requests that attend the same way', async () => {
+  // Past the first layer K and V depend on how the layers below attended: a PLAS request must not reuse the pages a
+  // dense one computed (the A/B on the Tuning page would compare PLAS decode over dense prefill), nor the reverse.
+  assert.ok(model.dims.numLayers > 1);
+  const e = await engine({ attention: { backend: 'dense' } });
+  const [p] = prompts([200], 41);
+  const run = async (attention?: Parameters<Engine['generate']>[0]['attention']) =>
+    (await collect(e.generate({ promptTokenIds: p, sampling: greedy(2), ...(attention ? { attention } : {}) }))).done
+      .usage.cachedPromptTokens;
+  const FULL = Math.floor((p.length - 1) / 16) * 16; // every full page but the one holding the last prompt token
+  assert.equal(await run(), 0);
+  assert.equal(await run(), FULL, 'dense after dense: the prompt is cached');
+  assert.equal(await run({ backend: 'plas' }), 0, 'PLAS does not reuse the pages dense attention computed');
+  assert.equal(await run({ backend: 'plas' }), FULL, 'PLAS after PLAS with the same ranges: cached');
+  assert.equal(await run({ backend: 'plas', plas: { plas_encoder_top_k_left: 2, plas_encoder_top_k_right: 4 } }), 0);
+  e.setPlasConfig({ plas_decoder_top_k_left: 4, plas_decoder_top_k_right: 6 });
+  assert.equal(await run({ backend: 'plas' }), 0, 'a live change of the ranges starts new pages');
+  assert.equal(await run(), FULL, 'the dense pages are still there for dense requests');
+  await e.close();
+});
