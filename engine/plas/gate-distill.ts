@@ -224,24 +224,53 @@ export interface AdamOptions {
   onStep?: (step: number, loss: number) => void;
 }
 
-/** Minimise the loss over W with Adam (full batch: every row each step). Returns the trained W. */
-export function trainGate(problem: LayerProblem, init: Float32Array, o: AdamOptions): Float32Array {
-  const W = init.slice();
-  const m = new Float64Array(W.length);
-  const v = new Float64Array(W.length);
-  const [b1, b2, eps] = [0.9, 0.999, 1e-12];
-  const grad = new Float32Array(W.length);
-  for (let step = 1; step <= o.steps; step++) {
+/**
+ * Adam over one layer's W, a step at a time (full batch: every row each step). trainGate runs it to the end; a host
+ * that must stay responsive (the app's server) runs the steps itself and yields between them (gate-training.ts).
+ */
+export class GateAdam {
+  /** W as trained so far: [kvHeads, blockSize, D]. */
+  readonly W: Float32Array;
+  private readonly m: Float64Array;
+  private readonly v: Float64Array;
+  private readonly grad: Float32Array;
+  private t = 0;
+
+  constructor(
+    private readonly problem: LayerProblem,
+    init: Float32Array,
+    private readonly o: Pick<AdamOptions, 'lr' | 'recallFraction'>,
+  ) {
+    this.W = init.slice();
+    this.m = new Float64Array(init.length);
+    this.v = new Float64Array(init.length);
+    this.grad = new Float32Array(init.length);
+  }
+
+  /** One Adam step; returns the loss at W before it. */
+  step(): number {
+    const [b1, b2, eps] = [0.9, 0.999, 1e-12];
+    const { W, m, v, grad } = this;
+    const t = ++this.t;
     grad.fill(0);
-    const { loss } = evaluateGate(problem, W, o.recallFraction, grad);
-    o.onStep?.(step, loss);
+    const { loss } = evaluateGate(this.problem, W, this.o.recallFraction, grad);
     for (let i = 0; i < W.length; i++) {
       m[i] = b1 * m[i] + (1 - b1) * grad[i];
       v[i] = b2 * v[i] + (1 - b2) * grad[i] * grad[i];
-      const mh = m[i] / (1 - b1 ** step);
-      const vh = v[i] / (1 - b2 ** step);
-      W[i] -= (o.lr * mh) / (Math.sqrt(vh) + eps);
+      const mh = m[i] / (1 - b1 ** t);
+      const vh = v[i] / (1 - b2 ** t);
+      W[i] -= (this.o.lr * mh) / (Math.sqrt(vh) + eps);
     }
+    return loss;
   }
-  return W;
+}
+
+/** Minimise the loss over W with Adam for `steps` steps. Returns the trained W. */
+export function trainGate(problem: LayerProblem, init: Float32Array, o: AdamOptions): Float32Array {
+  const adam = new GateAdam(problem, init, o);
+  for (let step = 1; step <= o.steps; step++) {
+    const loss = adam.step(); // not inside o.onStep?.(...): an absent onStep would skip evaluating its arguments
+    o.onStep?.(step, loss);
+  }
+  return adam.W;
 }

@@ -4,12 +4,19 @@ import { basename, join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadModel } from '../../../engine/model/load-model.ts';
 import { distilGate } from '../../../engine/plas/gate-training.ts';
-import { GATE_WEIGHT_FILE, gateBlockSize, writeGateWeights } from '../../../engine/plas/gate-weights.ts';
-import { MODEL_FLAG_HELP, modelDir, RESOURCES } from '../default-model.ts';
-import { gateWindows } from '../gate/windows.ts';
+import { GATE_WEIGHT_FILE, writeGateWeights } from '../../../engine/plas/gate-weights.ts';
+import { MODEL_FLAG_HELP, modelDir } from '../default-model.ts';
+import {
+  DEFAULT_GATE_TEXT,
+  type GatePlan,
+  GatePlanError,
+  type GatePlanField,
+  heldOutSummary,
+  planGateTraining,
+} from '../gate/plan.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
 
-export const DEFAULT_GATE_TEXT = join(RESOURCES, 'text', 'gate-text.txt');
+const FLAG_NAMES: Record<GatePlanField, string> = { tokens: '--tokens', length: '--length', blockSize: '--block-size' };
 
 const int = (name: string, min: number) => (value: string) => {
   const n = Number(value);
@@ -81,29 +88,23 @@ export function gateCommand(): Command {
     const gpu = await openGpu(flags, log);
     const model = await loadModel(gpu, dir);
     try {
-      const blockSize = flags.blockSize ?? (await gateBlockSize(dir)) ?? 128;
-      if ((blockSize & (blockSize - 1)) !== 0 || blockSize > 256) {
-        throw new InvalidArgumentError(`--block-size (${blockSize}) must be a power of two in [16, 256]`);
+      let plan: GatePlan;
+      try {
+        plan = await planGateTraining(model, text, {
+          tokens: flags.tokens,
+          length: flags.length,
+          blockSize: flags.blockSize,
+          retrievalFraction: flags.retrievalFraction,
+          seed: flags.seed,
+          label: (field) => FLAG_NAMES[field],
+          log,
+        });
+      } catch (error) {
+        if (error instanceof GatePlanError) throw new InvalidArgumentError(error.message);
+        throw error;
       }
-      const length = flags.length ?? Math.min(2048, model.config.maxPositionEmbeddings);
-      if (length > model.config.maxPositionEmbeddings) {
-        throw new InvalidArgumentError(
-          `--length (${length}) exceeds the model's context (${model.config.maxPositionEmbeddings})`,
-        );
-      }
+      const { blockSize, length, count, windows } = plan;
       const d = model.dims;
-      // Keys of every window stay in memory for the gradient: cap them at ~2 GiB for big models.
-      const bytesPerToken = d.numLayers * d.kvHeads * d.headDim * 4;
-      const maxTokens = Math.floor(2 ** 31 / bytesPerToken);
-      const tokens = Math.min(flags.tokens, maxTokens);
-      if (tokens < flags.tokens) log(`--tokens lowered to ${tokens}: the keys of more would take over 2 GiB`);
-      const count = Math.max(2, Math.floor(tokens / length));
-      const windows = gateWindows(model.tokenizer, text, {
-        length,
-        count,
-        retrievalFraction: flags.retrievalFraction,
-        seed: flags.seed,
-      });
       log(`gate train: ${count} windows of ${length} tokens, block ${blockSize}, ${flags.steps} steps per layer`);
       const result = await distilGate(gpu, model, windows, {
         blockSize,
@@ -126,19 +127,12 @@ export function gateCommand(): Command {
           data: files.map((f) => basename(f)).join(','),
         },
       );
-      const mean = (pick: (r: (typeof result.layers)[number]) => number) =>
-        result.layers.reduce((a, r) => a + pick(r), 0) / result.layers.length;
       const summary = {
         model: dir,
         out,
         blockSize,
         windows: { train: result.trainWindows, holdout: result.holdoutWindows, tokens: length },
-        heldOut: {
-          lossBefore: mean((r) => r.before.holdout.loss),
-          lossAfter: mean((r) => r.after.holdout.loss),
-          recallBefore: mean((r) => r.before.holdout.recall),
-          recallAfter: mean((r) => r.after.holdout.recall),
-        },
+        heldOut: heldOutSummary(result),
         layers: result.layers,
       };
       if (flags.json) console.log(JSON.stringify(summary, null, 2));
