@@ -12,9 +12,11 @@ import { registerErrorHandler } from './error-handler.ts';
 import { registerHostCheck } from './host-check.ts';
 import { apiChatRoutes } from './routes/api-chats.ts';
 import { apiInfoRoutes } from './routes/api-info.ts';
+import { apiJobRoutes } from './routes/api-jobs.ts';
 import { apiModelRoutes } from './routes/api-models.ts';
 import { apiPlasRoutes } from './routes/api-plas.ts';
 import { apiStatsRoutes } from './routes/api-stats.ts';
+import { apiTokenizeRoutes } from './routes/api-tokenize.ts';
 import type { PlasApp, RouteDeps } from './routes/deps.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -63,10 +65,12 @@ export function buildApp(options: AppOptions): PlasApp {
   healthRoutes(app, options);
   metricsRoutes(app, options);
   apiModelRoutes(app, options);
+  apiJobRoutes(app, options); // gate training as a job
   apiPlasRoutes(app, options);
   apiStatsRoutes(app, options);
   apiInfoRoutes(app, options);
   apiChatRoutes(app, options); // chats, search, presets, model settings
+  apiTokenizeRoutes(app, options);
   registerV1Routes(app, ctx);
   app.register(import('./routes/static.ts')); // the UI at / (its default export; rebuilds a stale renderer/dist)
   return app;

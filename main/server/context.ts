@@ -129,6 +129,17 @@ export interface RequestRecord {
   durationMs: number;
   /** ms since the epoch when it finished; filled in by record() when left out. */
   at?: number;
+  /** What its first choice attended (the Tuning page's heatmap and chart); absent when it generated nothing. */
+  attention?: RequestAttention;
+}
+
+/** A request's attention as the request log keeps it: numbers only. */
+export interface RequestAttention {
+  backend: 'dense' | 'plas';
+  prefillDensity: number;
+  decodeDensity: number;
+  /** Per layer (index = layer): the share of blocks attended, null where no step of that kind was sampled. */
+  layerDensity: { prefill: (number | null)[]; decode: (number | null)[] };
 }
 
 export interface RequestLog {

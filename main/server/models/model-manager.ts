@@ -84,6 +84,7 @@ export class LocalModelManager implements ModelManager {
   private closed = false;
   private readonly loader: ModelLoader;
   private readonly log: (message: string) => void;
+  private readonly loadedListeners = new Set<(loaded: LoadedInfo) => void>();
   readonly defaultKeepAliveMs: number;
 
   constructor(private readonly options: ModelManagerOptions) {
@@ -94,6 +95,11 @@ export class LocalModelManager implements ModelManager {
 
   get defaultModel(): string | undefined {
     return this.options.defaultModel;
+  }
+
+  /** The GPU models load on (gate training runs on it with the loaded weights, not a second copy). */
+  get gpu(): Gpu {
+    return this.options.gpu;
   }
 
   // --- the registry ---
@@ -219,6 +225,15 @@ export class LocalModelManager implements ModelManager {
     return s && { name: s.record.name, engine: s.engine, model: s.model, loadSeconds: s.loadSeconds, leases: s.leases };
   }
 
+  /**
+   * Calls `listener` each time a model has loaded, before any request runs on it (the app re-applies the PLAS
+   * settings saved for that model). A listener that throws is logged; the model stays loaded. Returns an unsubscribe.
+   */
+  onLoaded(listener: (loaded: LoadedInfo) => void): () => void {
+    this.loadedListeners.add(listener);
+    return () => this.loadedListeners.delete(listener);
+  }
+
   /** Unloads everything and refuses new work (server shutdown): requests in flight end with finish reason abort. */
   async close(): Promise<void> {
     this.closed = true;
@@ -296,6 +311,13 @@ export class LocalModelManager implements ModelManager {
       };
       this.current = slot;
       this.lastError = null;
+      for (const listener of this.loadedListeners) {
+        try {
+          listener({ name, engine, model, loadSeconds: slot.loadSeconds, leases: 0 });
+        } catch (error) {
+          this.log(`after loading '${name}': ${(error as Error).message}`);
+        }
+      }
       this.log(`Loaded '${name}' (${record.architecture}) in ${slot.loadSeconds.toFixed(2)} s`);
       return slot;
     } catch (error) {

@@ -1,5 +1,6 @@
 /**
- * GET /api/requests?limit=N: the recent requests (route, model, tokens, TTFT, tok/s, status; never text).
+ * GET /api/requests?limit=N: the recent requests, newest first (id, route, model, tokens, TTFT, tok/s, status, and
+ * `attention`: backend, prefill and decode density, and per-layer density, for the Tuning page; never text).
  * GET /api/settings: how this server runs (flags, limits, data dir; whether an API key is set, never the key).
  */
 import { Type } from 'typebox';

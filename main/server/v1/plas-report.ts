@@ -1,6 +1,8 @@
 /**
  * The `plas` extension's answer: what the request attended, from the engine's AttentionReport, on the response (and
- * the final streamed chunk). Choices share the prompt, so densities are the first choice's; blocks add up.
+ * the final streamed chunk). Choices share the prompt, so densities are the first choice's; blocks add up. The
+ * per-layer densities (index = layer) are null where no step of that kind was sampled: a client can tell "dense"
+ * (1) from "not measured" (a short reply whose decode steps were not among the sampled ones).
  */
 import type { PlasConfig } from '../../../engine/plas/config.ts';
 import type { AttentionReport } from '../../../engine/serving/types.ts';
@@ -11,6 +13,8 @@ export type PlasOut = {
   decode_density: number;
   blocks_selected: number;
   blocks_candidate: number;
+  prefill_layer_density?: (number | null)[];
+  decode_layer_density?: (number | null)[];
 } & Omit<PlasConfig, 'denseLastLayer'> & { dense_last_layer: boolean };
 
 export function plasReport(reports: readonly (AttentionReport | undefined)[]): PlasOut | undefined {
@@ -24,6 +28,10 @@ export function plasReport(reports: readonly (AttentionReport | undefined)[]): P
     decode_density: first.decodeDensity,
     blocks_selected: present.reduce((n, r) => n + r.blocksSelected, 0),
     blocks_candidate: present.reduce((n, r) => n + r.blocksCandidate, 0),
+    ...(first.layerDensity && {
+      prefill_layer_density: first.layerDensity.prefill,
+      decode_layer_density: first.layerDensity.decode,
+    }),
     ...ranges,
     dense_last_layer: denseLastLayer,
   };

@@ -1,9 +1,9 @@
 /**
  * Each /v1 request, once it ends, is counted once: ctx.metrics (route and status, tokens, TTFT and TPOT) and the
- * recent-requests list of /api/requests (numbers only, never text).
+ * recent-requests list of /api/requests (numbers only, never text), with what the request attended.
  */
-import type { RequestTimings } from '../../../engine/serving/types.ts';
-import type { ServerContext } from '../context.ts';
+import type { AttentionReport, RequestTimings } from '../../../engine/serving/types.ts';
+import type { RequestAttention, ServerContext } from '../context.ts';
 
 export interface Finished {
   route: string;
@@ -17,6 +17,23 @@ export interface Finished {
   timings: readonly RequestTimings[];
   /** The finish reason, or the error's code or type when it failed. */
   outcome: string;
+  /** The choices' attention reports (none when it failed before generating). */
+  attention?: readonly AttentionReport[];
+}
+
+/**
+ * The request log's attention: the first choice's (choices share the prompt and the ranges). The layers come from
+ * the engine's report; a report without them (a scripted engine) gives the overall density on no layer.
+ */
+function attentionOf(reports: readonly AttentionReport[] | undefined): RequestAttention | undefined {
+  const first = reports?.[0];
+  if (!first) return undefined;
+  return {
+    backend: first.backend,
+    prefillDensity: first.prefillDensity,
+    decodeDensity: first.decodeDensity,
+    layerDensity: first.layerDensity ?? { prefill: [], decode: [] },
+  };
 }
 
 export function recordFinished(ctx: ServerContext, f: Finished): void {
@@ -40,5 +57,6 @@ export function recordFinished(ctx: ServerContext, f: Finished): void {
     tokensPerSecond: tpotMs !== null ? 1000 / tpotMs : null,
     outcome: f.outcome,
     durationMs: performance.now() - f.startedAt,
+    attention: attentionOf(f.attention),
   });
 }

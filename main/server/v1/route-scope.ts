@@ -4,7 +4,7 @@
  * a handler (a body that fails its schema) are recorded by the onResponse hook in index.ts.
  */
 import type { FastifyRequest } from 'fastify';
-import type { RequestTimings } from '../../../engine/serving/types.ts';
+import type { AttentionReport, RequestTimings } from '../../../engine/serving/types.ts';
 import type { ServerContext } from '../context.ts';
 import { type ParamNames, toOpenAIError } from './error-mapping.ts';
 import { recordFinished } from './record.ts';
@@ -21,6 +21,8 @@ export class RouteScope {
   promptTokens = 0;
   completionTokens = 0;
   readonly timings: RequestTimings[] = [];
+  /** The choices' attention reports, for the request log. */
+  readonly attention: AttentionReport[] = [];
 
   constructor(
     readonly route: string,

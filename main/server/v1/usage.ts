@@ -40,4 +40,5 @@ export function noteUsage(scope: RouteScope, c: Counts, done: readonly DoneEvent
   scope.promptTokens = c.promptTokens;
   scope.completionTokens = c.completionTokens;
   scope.timings.push(...done.map((d) => d.timings));
+  scope.attention.push(...done.map((d) => d.attention));
 }

@@ -1,14 +1,17 @@
 /**
  * /api/models over HTTP with a real SQLite registry and tiny models: add (validated), list, estimate, load with SSE
- * progress, unload, delete; and model names that look like paths never reach the file system.
+ * progress, unload, delete (and delete the files: only confirmed, only a flat folder of model files); and model names
+ * that look like paths never reach the file system.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import OpenAI from 'openai';
 import type { ModelConfig } from '../../../engine/model/config.ts';
+import { DEFAULT_MODEL_DIR } from '../../../main/cli/default-model.ts';
 import { writeTinyModel } from '../../fixtures/tiny-model.ts';
 import { bearer, http, readSse, startTestServer, type TestServer } from './server-fixture.ts';
 
@@ -165,4 +168,80 @@ it('a model name that looks like a path is only ever an unknown model', async ()
     (await api('/api/models')).json().models.map((m: { name: string }) => m.name),
     ['tiny'],
   );
+});
+
+/** Every file under a folder with its bytes, to prove a refused delete touched nothing. */
+async function snapshot(folder: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const entry of await readdir(folder, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    files.set(
+      path,
+      entry.isFile() ? (await readFile(path)).toString('base64') : entry.isSymbolicLink() ? 'link' : 'dir',
+    );
+  }
+  return files;
+}
+
+it('deletes a model folder only when confirmed and only when it is a flat folder of model files', async () => {
+  const deleteFiles = (name: string, confirm: unknown) =>
+    api(`/api/models/${encodeURIComponent(name)}/files`, { method: 'DELETE', body: { confirm } });
+  const add = async (path: string, name: string) => {
+    const res = await api('/api/models', { method: 'POST', body: { path, name } });
+    assert.equal(res.status, 201, res.body);
+  };
+
+  // Refused: each leaves every file in place and the model registered.
+  const nested = join(dir, 'nested');
+  await writeTinyModel(nested, { architecture: 'llama', dtype: 'f16' });
+  await mkdir(join(nested, 'my-notes'));
+  await writeFile(join(nested, 'my-notes', 'keep.txt'), 'precious');
+  await add(nested, 'nested');
+  const linked = join(dir, 'linked');
+  await writeTinyModel(linked, { architecture: 'llama', dtype: 'f16' });
+  await symlink(join(linked, 'config.json'), join(linked, 'config-copy.json'));
+  await add(linked, 'linked');
+  const moved = join(dir, 'moved');
+  await writeTinyModel(moved, { architecture: 'llama', dtype: 'f16' });
+  await add(moved, 'moved');
+  await rename(moved, `${moved}-real`);
+  await symlink(`${moved}-real`, moved); // the registered path is now a symlink to elsewhere
+  await add(DEFAULT_MODEL_DIR, 'bundled');
+
+  const refusals: [string, unknown, number, RegExp][] = [
+    ['nested', 'nested', 403, /holds the folder my-notes: PLAS Studio deletes only folders of model files alone/],
+    ['linked', 'linked', 403, /config-copy\.json is a symlink/],
+    ['moved', 'moved', 403, /is a symlink: PLAS Studio deletes only real folders/],
+    ['bundled', 'bundled', 403, /bundled with the app/],
+    ['nested', 'NESTED', 400, /confirm must repeat the model's name \('nested'\) exactly/],
+    ['nested', '', 400, /confirm must repeat/],
+  ];
+  const before = new Map<string, Map<string, string>>();
+  for (const folder of [nested, linked, `${moved}-real`, DEFAULT_MODEL_DIR]) before.set(folder, await snapshot(folder));
+  for (const [name, confirm, status, message] of refusals) {
+    const res = await deleteFiles(name, confirm);
+    assert.equal(res.status, status, `${name}: ${res.body}`);
+    assert.match(res.json().error.message, message);
+  }
+  const missing = await api('/api/models/nested/files', { method: 'DELETE', body: {} });
+  assert.equal(missing.status, 400);
+  assert.equal(missing.json().error.param, 'confirm');
+  assert.equal((await deleteFiles('nobody', 'nobody')).status, 404);
+  for (const [folder, files] of before) assert.deepEqual(await snapshot(folder), files, `${folder} was touched`);
+  const names = (await api('/api/models')).json().models.map((m: { name: string }) => m.name);
+  for (const name of ['nested', 'linked', 'moved', 'bundled']) assert.ok(names.includes(name), `${name} unregistered`);
+
+  // Allowed: a flat folder of model files, confirmed by its name. It is unloaded, unregistered and gone.
+  const flat = join(dir, 'flat');
+  await writeTinyModel(flat, { architecture: 'llama', dtype: 'f16' });
+  await add(flat, 'flat');
+  await readSse(server.port, '/api/models/flat/load', { method: 'POST', headers: bearer(server.token) });
+  const res = await deleteFiles('flat', 'flat');
+  assert.equal(res.status, 200, res.body);
+  assert.equal(res.json().folder, flat);
+  assert.ok(res.json().files.includes('config.json'));
+  assert.equal(existsSync(flat), false);
+  assert.equal(server.manager.loaded(), null);
+  assert.equal((await api('/api/models/flat/estimate')).status, 404);
+  for (const name of ['nested', 'linked', 'moved', 'bundled']) await api(`/api/models/${name}`, { method: 'DELETE' });
 });

@@ -104,3 +104,90 @@ it('PLAS_BOUNDS are the bounds the engine enforces', () => {
     assert.throws(() => validatePlasConfig(set(max + 1), 64), range, `${key} = ${max + 1}`);
   }
 });
+
+it('PATCH switches the backend of requests that do not choose; /api/requests shows what each attended', async () => {
+  const engine = server.manager.loaded()!.engine;
+  const chat = (plas?: object) =>
+    http(server.port, '/v1/chat/completions', {
+      method: 'POST',
+      body: {
+        messages: [{ role: 'user', content: 'hello there' }],
+        max_tokens: 3,
+        temperature: 0,
+        ...(plas && { plas }),
+      },
+    });
+  const off = await api('/api/plas', { method: 'PATCH', body: { backend: 'dense' } });
+  assert.equal(off.status, 200, off.body);
+  assert.equal(off.json().backend, 'dense');
+  assert.equal(engine.defaultBackend, 'dense');
+  assert.equal((await chat()).json().plas.backend, 'dense');
+  assert.equal((await api('/api/plas', { method: 'PATCH', body: { backend: 'plas' } })).json().backend, 'plas');
+  assert.equal((await chat()).json().plas.backend, 'plas');
+  assert.equal((await chat({ backend: 'dense' })).json().plas.backend, 'dense', 'a request may still choose');
+  const bad = await api('/api/plas', { method: 'PATCH', body: { backend: 'sparse' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json().error.message, /backend/);
+
+  const logged = (await api('/api/requests?limit=3')).json().requests;
+  const layers = server.manager.loaded()!.model.dims.numLayers;
+  assert.deepEqual(
+    logged.map((r: { attention: { backend: string } }) => r.attention.backend),
+    ['dense', 'plas', 'dense'],
+    'newest first',
+  );
+  assert.ok(logged[0].id > logged[1].id, 'ids grow');
+  for (const r of logged) {
+    assert.equal(r.attention.layerDensity.prefill.length, layers);
+    assert.equal(r.attention.layerDensity.decode.length, layers);
+    assert.equal(typeof r.attention.decodeDensity, 'number');
+  }
+  assert.deepEqual(logged[0].attention.layerDensity.decode, Array(layers).fill(1), 'dense attends every block');
+});
+
+it('settings are saved per model, applied when it loads again, and reset to its defaults', async () => {
+  const engine0 = server.manager.loaded()!.engine;
+  const defaults = (await api('/api/plas')).json().defaults;
+  assert.deepEqual(defaults.config, engine0.config.attention.plas);
+  const patched = await api('/api/plas', {
+    method: 'PATCH',
+    body: { plas_decoder_top_k_left: 3, plas_decoder_top_k_right: 5, iterations: 9, backend: 'dense' },
+  });
+  assert.equal(patched.status, 200, patched.body);
+  assert.equal(patched.json().saved, true);
+  const stored = (await api('/api/model-settings/tiny')).json().settings.plas;
+  assert.equal(stored.config.plas_decoder_top_k_left, 3);
+  assert.equal(stored.backend, 'dense');
+  assert.equal(stored.config.plas_block_size, undefined, 'the block size is the model’s, not saved');
+
+  await server.manager.unload('tiny');
+  await server.manager.load('tiny');
+  const engine1 = server.manager.loaded()!.engine;
+  assert.notEqual(engine1, engine0, 'a fresh engine');
+  const got = (await api('/api/plas')).json();
+  assert.equal(got.config.plas_decoder_top_k_left, 3);
+  assert.equal(got.config.plas_decoder_top_k_right, 5);
+  assert.equal(got.config.iterations, 9);
+  assert.equal(got.backend, 'dense');
+  assert.equal(engine1.plasConfig.plas_decoder_top_k_left, 3, 'the engine runs them, not just the view');
+
+  // Other settings saved for the model survive PATCH and reset.
+  const settings = (await api('/api/model-settings/tiny')).json().settings;
+  await api('/api/model-settings/tiny', { method: 'PUT', body: { settings: { ...settings, note: 'kept' } } });
+  const reset = await api('/api/plas/reset', { method: 'POST' });
+  assert.equal(reset.status, 200, reset.body);
+  assert.deepEqual(reset.json().config, engine1.config.attention.plas);
+  assert.equal(reset.json().backend, 'plas');
+  assert.equal(reset.json().saved, false);
+  assert.deepEqual((await api('/api/model-settings/tiny')).json().settings, { note: 'kept' });
+  await server.manager.unload('tiny');
+  await server.manager.load('tiny');
+  assert.deepEqual((await api('/api/plas')).json().config, defaults.config, 'nothing re-applied after a reset');
+});
+
+it('GET gives the context in tokens and blocks (the sliders’ useful maximum)', async () => {
+  const got = (await api('/api/plas')).json();
+  const loaded = server.manager.loaded()!;
+  assert.equal(got.context.tokens, loaded.model.config.maxPositionEmbeddings);
+  assert.equal(got.context.blocks, Math.ceil(got.context.tokens / got.config.plas_block_size));
+});

@@ -122,7 +122,16 @@ it('serves PLAS Mini, prints the ready line, and exits 0 within 5 s of SIGTERM, 
   assert.match(await reading, /finished|service_unavailable_error/);
   assert.ok(chunks.length < 1500, 'it was cut short');
   assert.equal((await stats).endedByServer, true);
-  assert.equal(stdout.trim().split('\n').length, 1, 'stdout holds the ready line alone');
+  // stdout is for the desktop app: the ready line, then the launch model's load as JSON lines, nothing else.
+  const events = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { event: string; model?: string; loaded?: number; total?: number });
+  assert.equal(events[0].event, 'ready');
+  assert.deepEqual([...new Set(events.slice(1).map((e) => e.event))], ['model-progress', 'model-ready']);
+  assert.ok(events.slice(1).every((e) => e.model === 'plas-mini'));
+  const last = events.filter((e) => e.event === 'model-progress').at(-1);
+  assert.equal(last?.loaded, last?.total, 'the last progress line is the whole model');
 });
 
 const run = promisify(execFile);
