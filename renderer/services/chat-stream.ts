@@ -7,6 +7,7 @@ import { readSse } from './sse.ts';
 import { authHeaders } from './token.ts';
 import type { ChatMessageIn, PlasReport, Usage } from './types.ts';
 
+/** The model and messages, and the conversation's sampling as /v1 names it (temperature, top_p, max_tokens, ...). */
 export interface ChatParams {
   model: string;
   messages: ChatMessageIn[];
@@ -14,6 +15,7 @@ export interface ChatParams {
   top_p?: number;
   max_tokens?: number;
   min_tokens?: number;
+  [sampling: string]: unknown;
 }
 
 export interface StreamHandlers {

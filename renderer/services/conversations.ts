@@ -1,8 +1,10 @@
 /**
- * Where conversations live. For now in memory (lost on reload); the interface is the one a client of the server's
- * /api/conversations will implement, so the chat store will not change when history moves to SQLite.
+ * Messages as the Chat page shows them, and the mapping from and to what the server stores (chats-api.ts): the
+ * figures under a reply travel in its metadata, so a reply reloaded from history shows them too; attachments are
+ * written into the prompt as long context.
  */
-import type { PlasReport } from './types.ts';
+import type { AttachmentRecord, MessageRecord } from './chats-api.ts';
+import type { ChatMessageIn, PlasReport } from './types.ts';
 
 export interface ReplyStats {
   /** ms from sending to the first streamed token */
@@ -13,10 +15,12 @@ export interface ReplyStats {
   plas: PlasReport | null;
 }
 
-export type MessageStatus = 'streaming' | 'done' | 'stopped' | 'error';
+/** `interrupted`: saved while streaming and never completed (the app or the server stopped mid-reply). */
+export type MessageStatus = 'streaming' | 'done' | 'stopped' | 'error' | 'interrupted';
 
-export interface StoredMessage {
+export interface ChatMessage {
   id: string;
+  parentId: string | null;
   role: 'user' | 'assistant';
   content: string;
   reasoning: string;
@@ -24,48 +28,77 @@ export interface StoredMessage {
   error: string | null;
   stats: ReplyStats | null;
   model: string | null;
+  attachments: AttachmentRecord[];
+  siblingIndex: number;
+  siblingCount: number;
+  siblingIds: string[];
 }
 
-export interface Conversation {
-  id: string;
-  title: string;
-  createdAt: number;
-  messages: StoredMessage[];
+const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+
+export function statsFromMetadata(m: Record<string, unknown>): ReplyStats | null {
+  const stats: ReplyStats = {
+    ttftMs: num(m.ttftMs),
+    tokensPerSecond: num(m.tokensPerSecond),
+    promptTokens: num(m.promptTokens),
+    completionTokens: num(m.completionTokens ?? m.tokens),
+    plas: (m.plas as PlasReport | undefined) ?? null,
+  };
+  return Object.values(stats).every((v) => v === null) ? null : stats;
 }
 
-export interface ConversationRepository {
-  list(): Promise<Omit<Conversation, 'messages'>[]>;
-  get(id: string): Promise<Conversation | null>;
-  create(title: string): Promise<Conversation>;
-  /** Adds a message, or replaces the one with its id (a reply is saved when it starts and when it ends). */
-  saveMessage(conversationId: string, message: StoredMessage): Promise<void>;
-  remove(id: string): Promise<void>;
+/** The metadata a finished reply is saved with (the schema's known fields, plus our own). */
+export function metadataFrom(stats: ReplyStats, status: MessageStatus, error: string | null, model: string | null) {
+  const m: Record<string, unknown> = { status };
+  if (stats.ttftMs !== null) m.ttftMs = Math.max(0, stats.ttftMs);
+  if (stats.tokensPerSecond !== null) m.tokensPerSecond = Math.max(0, stats.tokensPerSecond);
+  if (stats.promptTokens !== null) m.promptTokens = stats.promptTokens;
+  if (stats.completionTokens !== null) {
+    m.completionTokens = stats.completionTokens;
+    m.tokens = stats.completionTokens;
+  }
+  if (stats.plas) {
+    m.plas = stats.plas;
+    m.plasDensity = stats.plas.decode_density;
+  }
+  if (error) m.error = error;
+  if (model) m.model = model;
+  return m;
 }
 
-export class MemoryConversations implements ConversationRepository {
-  private readonly byId = new Map<string, Conversation>();
+export function fromRecord(r: MessageRecord): ChatMessage {
+  const saved = r.metadata.status;
+  const status: MessageStatus = !r.complete ? 'interrupted' : saved === 'stopped' || saved === 'error' ? saved : 'done';
+  return {
+    id: r.id,
+    parentId: r.parentId,
+    role: r.role === 'user' ? 'user' : 'assistant',
+    content: r.content,
+    reasoning: r.reasoning ?? '',
+    status,
+    error: typeof r.metadata.error === 'string' ? r.metadata.error : null,
+    stats: r.role === 'assistant' ? statsFromMetadata(r.metadata) : null,
+    model: typeof r.metadata.model === 'string' ? r.metadata.model : null,
+    attachments: r.attachments.map(({ name, mime, content, tokens }) => ({ name, mime, content, tokens })),
+    siblingIndex: r.siblingIndex ?? 0,
+    siblingCount: r.siblingCount ?? 1,
+    siblingIds: r.siblingIds ?? [r.id],
+  };
+}
 
-  async list() {
-    return [...this.byId.values()].map(({ messages: _, ...rest }) => rest).sort((a, b) => b.createdAt - a.createdAt);
+/** A user turn as the model reads it: each attached file in full, then what the user wrote. */
+export function promptContent(content: string, attachments: readonly AttachmentRecord[]): string {
+  if (attachments.length === 0) return content;
+  const files = attachments.map((a) => `File: ${a.name}\n\`\`\`\n${a.content}\n\`\`\``).join('\n\n');
+  return `${files}\n\n${content}`;
+}
+
+/** What the model is sent for a thread: the system prompt, then every turn that has text and did not fail. */
+export function promptMessages(systemPrompt: string | null, thread: readonly ChatMessage[]): ChatMessageIn[] {
+  const out: ChatMessageIn[] = systemPrompt?.trim() ? [{ role: 'system', content: systemPrompt.trim() }] : [];
+  for (const m of thread) {
+    if (m.status === 'error' || (m.content === '' && m.attachments.length === 0)) continue;
+    out.push({ role: m.role, content: m.role === 'user' ? promptContent(m.content, m.attachments) : m.content });
   }
-  async get(id: string) {
-    const c = this.byId.get(id);
-    return c ? structuredClone(c) : null;
-  }
-  async create(title: string) {
-    const c: Conversation = { id: crypto.randomUUID(), title, createdAt: Date.now(), messages: [] };
-    this.byId.set(c.id, c);
-    return structuredClone(c);
-  }
-  async saveMessage(conversationId: string, message: StoredMessage) {
-    const c = this.byId.get(conversationId);
-    if (!c) throw new Error(`no conversation ${conversationId}`);
-    const copy = structuredClone(message);
-    const at = c.messages.findIndex((m) => m.id === message.id);
-    if (at >= 0) c.messages[at] = copy;
-    else c.messages.push(copy);
-  }
-  async remove(id: string) {
-    this.byId.delete(id);
-  }
+  return out;
 }

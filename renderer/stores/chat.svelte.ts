@@ -1,12 +1,24 @@
 /**
- * The open conversation and its streaming reply. Stream deltas reach the reply through a StreamBatcher (one paint
- * per animation frame); the figures under the reply come from the server's usage and plas fields at the end.
- * Conversations are saved through a ConversationRepository (in memory today, the server's /api/conversations next).
+ * The open conversation: its thread (the active branch, from the server), the reply streaming into it, and the
+ * actions on it (send, regenerate, edit, switch branch). Stream deltas reach the reply through a StreamBatcher (one
+ * paint per animation frame) and only the streaming message's fields change, so the rest of the thread is not
+ * re-rendered per token. The reply is created on the server before the first token and saved as it arrives
+ * (ReplySaver), so a crash keeps what was shown; its figures are saved in its metadata at the end.
  */
+import { ReplySaver } from '../lib/reply-saver.ts';
+import { AttachmentRefused, readTextFile } from '../lib/text-file.ts';
 import { type ChatParams, listChatModels, streamChat } from '../services/chat-stream.ts';
-import { type ConversationRepository, MemoryConversations, type StoredMessage } from '../services/conversations.ts';
+import {
+  type AttachmentRecord,
+  type ConversationRecord,
+  chatsApi,
+  type SamplingFields,
+  type ThreadRecord,
+} from '../services/chats-api.ts';
+import { type ChatMessage, fromRecord, metadataFrom, promptMessages } from '../services/conversations.ts';
 import { describe } from '../services/errors.ts';
-import type { ChatMessageIn, PlasReport, Usage } from '../services/types.ts';
+import type { PlasReport, Usage } from '../services/types.ts';
+import { conversations } from './conversations.svelte.ts';
 import { replyStats, type StreamClock } from './reply-stats.ts';
 import { StreamBatcher } from './stream-batcher.ts';
 import { tuning } from './tuning.svelte.ts';
@@ -16,33 +28,55 @@ export interface ChatModel {
   loaded: boolean;
 }
 
-const message = (role: StoredMessage['role'], content: string, model: string | null): StoredMessage => ({
-  id: crypto.randomUUID(),
-  role,
-  content,
-  reasoning: '',
-  status: role === 'user' ? 'done' : 'streaming',
-  error: null,
-  stats: null,
-  model,
-});
+/** A file attached to the message being written, with its token count once known. */
+export interface PendingAttachment extends AttachmentRecord {
+  counting: boolean;
+}
 
 const isAbort = (error: unknown) => error instanceof DOMException && error.name === 'AbortError';
 
+/** The Tuning page's sampling in /v1's names: what a chat started without a preset keeps. */
+export function tuningSampling(): SamplingFields {
+  const s = tuning.sampling;
+  return {
+    temperature: s.temperature,
+    top_p: s.topP,
+    max_tokens: s.maxTokens,
+    ...(s.minTokens > 0 ? { min_tokens: s.minTokens } : {}),
+  };
+}
+
 export class ChatStore {
-  #conversationId: string | null = null;
-  #messages = $state<StoredMessage[]>([]);
+  #conversation = $state<ConversationRecord | null>(null);
+  #messages = $state<ChatMessage[]>([]);
   #models = $state<ChatModel[]>([]);
   #chosen = $state<string | null>(null);
   #modelsError = $state<string | null>(null);
+  #error = $state<string | null>(null);
   #streaming = $state(false);
+  #loading = $state(false);
   /** Counts painted batches: the message list follows it to keep the newest text in view. */
   #painted = $state(0);
+  /** A message to bring into view (a search hit), with a counter so the same one can be asked for again. */
+  #focus = $state<{ id: string; n: number } | null>(null);
   #controller: AbortController | null = null;
+  /** Bumped by every open and New chat: an open that resolves after a newer one (or New chat) is dropped. */
+  #view = 0;
 
-  constructor(private readonly repo: ConversationRepository = new MemoryConversations()) {}
+  /** What the user is writing, and the files attached to it (the context meter counts both). */
+  draft = $state('');
+  attachments = $state<PendingAttachment[]>([]);
+  /** A new chat's system prompt and sampling (from a preset, else the Tuning page's). */
+  newChat = $state<{ presetId: string | null; systemPrompt: string; sampling: SamplingFields | null }>({
+    presetId: null,
+    systemPrompt: tuning.sampling.systemPrompt,
+    sampling: null,
+  });
 
-  get messages(): StoredMessage[] {
+  get conversation(): ConversationRecord | null {
+    return this.#conversation;
+  }
+  get messages(): ChatMessage[] {
     return this.#messages;
   }
   get models(): ChatModel[] {
@@ -51,19 +85,44 @@ export class ChatStore {
   get modelsError(): string | null {
     return this.#modelsError;
   }
+  get error(): string | null {
+    return this.#error;
+  }
   get streaming(): boolean {
     return this.#streaming;
   }
+  get loading(): boolean {
+    return this.#loading;
+  }
   get painted(): number {
     return this.#painted;
+  }
+  get focus(): { id: string; n: number } | null {
+    return this.#focus;
   }
   /** The model the next message goes to: the one picked, else the loaded one, else the first registered. */
   get model(): string | null {
     return this.#chosen ?? this.#models.find((m) => m.loaded)?.id ?? this.#models[0]?.id ?? null;
   }
+  /** The system prompt the next request starts with. */
+  get systemPrompt(): string {
+    return this.#conversation ? (this.#conversation.systemPrompt ?? '') : this.newChat.systemPrompt;
+  }
+  /** The sampling the next request uses. */
+  get sampling(): SamplingFields {
+    return this.#conversation?.sampling ?? this.newChat.sampling ?? tuningSampling();
+  }
 
   choose(model: string): void {
     this.#chosen = model;
+  }
+
+  clearFocus(): void {
+    this.#focus = null;
+  }
+
+  dismissError(): void {
+    this.#error = null;
   }
 
   async refreshModels(): Promise<void> {
@@ -77,28 +136,195 @@ export class ChatStore {
   }
 
   newConversation(): void {
+    this.#view++;
     this.stop();
-    this.#conversationId = null;
+    this.#conversation = null;
     this.#messages = [];
+    this.#error = null;
+    this.newChat = { presetId: null, systemPrompt: tuning.sampling.systemPrompt, sampling: null };
+    conversations.rememberOpen(null);
+  }
+
+  /** Opens a conversation; with `messageId`, on the branch holding that message, scrolled to it. */
+  async open(id: string, messageId: string | null = null): Promise<boolean> {
+    if (this.#streaming) this.stop();
+    const view = ++this.#view;
+    this.#loading = true;
+    try {
+      let thread = await chatsApi.thread(id);
+      if (messageId && !thread.messages.some((m) => m.id === messageId)) {
+        thread = await chatsApi.showBranch(id, messageId);
+      }
+      if (view !== this.#view) return false;
+      this.#show(thread);
+      this.#error = null;
+      conversations.rememberOpen(id);
+      if (thread.conversation.model && this.#models.some((m) => m.id === thread.conversation.model)) {
+        this.#chosen = thread.conversation.model;
+      }
+      if (messageId) this.#focus = { id: messageId, n: (this.#focus?.n ?? 0) + 1 };
+      return true;
+    } catch (error) {
+      this.#error = `Could not open the conversation: ${describe(error)}`;
+      return false;
+    } finally {
+      this.#loading = false;
+    }
+  }
+
+  /** Shows a thread the server answered with (after an import, a rename, a branch switch). */
+  #show(thread: ThreadRecord): void {
+    this.#conversation = thread.conversation;
+    this.#messages = thread.messages.filter((m) => m.role === 'user' || m.role === 'assistant').map(fromRecord);
+  }
+
+  showThread(thread: ThreadRecord): void {
+    this.#view++;
+    this.stop();
+    this.#show(thread);
+    conversations.rememberOpen(thread.conversation.id);
+  }
+
+  /** The conversation was renamed elsewhere (the sidebar): the header follows. */
+  renamed(record: ConversationRecord): void {
+    if (this.#conversation?.id === record.id) this.#conversation = { ...this.#conversation, title: record.title };
+  }
+
+  closeIf(id: string): void {
+    if (this.#conversation?.id === id) this.newConversation();
   }
 
   stop(): void {
     this.#controller?.abort();
   }
 
+  /** Why the last file could not be attached (too big, binary, not countable). */
+  attachError = $state<string | null>(null);
+
+  /** Reads a text file into the draft's attachments and counts its tokens with the model's tokenizer. */
+  async attach(file: File): Promise<void> {
+    this.attachError = null;
+    let text: { name: string; mime: string; content: string };
+    try {
+      text = await readTextFile(file);
+    } catch (error) {
+      this.attachError = error instanceof AttachmentRefused ? error.message : `${file.name}: ${describe(error)}`;
+      return;
+    }
+    this.attachments.push({ ...text, tokens: null, counting: true });
+    const added = this.attachments[this.attachments.length - 1];
+    const model = this.model;
+    try {
+      if (model) added.tokens = (await chatsApi.countText(model, text.content)).tokens;
+    } catch (error) {
+      this.attachError = `Could not count the tokens of ${file.name}: ${describe(error)}`;
+    } finally {
+      added.counting = false;
+    }
+  }
+
+  detach(index: number): void {
+    this.attachments.splice(index, 1);
+  }
+
   async send(text: string): Promise<void> {
     const model = this.model;
-    if (this.#streaming || text.trim() === '' || model === null) return;
-    this.#conversationId ??= (await this.repo.create(text.trim().slice(0, 60))).id;
-    const conversationId = this.#conversationId;
-    const history = this.#history();
-    this.#messages.push(message('user', text, null), message('assistant', '', model));
-    const [question, reply] = this.#messages.slice(-2); // the reactive proxies: writes to them repaint
-    await this.repo.saveMessage(conversationId, $state.snapshot(question));
+    const attachments = this.attachments.filter((a) => !a.counting);
+    if (this.#streaming || (text.trim() === '' && attachments.length === 0) || model === null) return;
+    try {
+      if (!this.#conversation) {
+        const title = (text.trim() || attachments[0]?.name || 'New chat').replace(/\s+/g, ' ').slice(0, 60);
+        this.#conversation = await chatsApi.create({
+          title,
+          model,
+          systemPrompt: this.newChat.systemPrompt.trim() || null,
+          sampling: this.newChat.sampling ?? tuningSampling(),
+        });
+        conversations.rememberOpen(this.#conversation.id);
+      }
+      const saved = await chatsApi.addMessage(this.#conversation.id, {
+        parentId: this.#messages.at(-1)?.id ?? null,
+        role: 'user',
+        content: text,
+        attachments: attachments.map(({ name, mime, content, tokens }) => ({ name, mime, content, tokens })),
+      });
+      this.attachments = [];
+      this.#messages.push(fromRecord(saved));
+    } catch (error) {
+      this.#error = `Could not save your message: ${describe(error)}`;
+      return;
+    }
+    await this.#reply(model, lastId(this.#messages));
+  }
 
+  /** A new answer to the same question, kept beside the old one (a sibling in the tree). */
+  async regenerate(messageId: string): Promise<void> {
+    const at = this.#messages.findIndex((m) => m.id === messageId);
+    const model = this.model;
+    if (this.#streaming || at <= 0 || model === null) return;
+    this.#messages = this.#messages.slice(0, at);
+    await this.#reply(model, this.#messages[at - 1].id);
+  }
+
+  /** Sends an edited question as a sibling of the old one (whose branch stays reachable), and answers it. */
+  async edit(messageId: string, text: string): Promise<void> {
+    const at = this.#messages.findIndex((m) => m.id === messageId);
+    const model = this.model;
+    const old = this.#messages[at];
+    if (this.#streaming || !this.#conversation || at < 0 || model === null || text.trim() === '') return;
+    try {
+      const saved = await chatsApi.addMessage(this.#conversation.id, {
+        parentId: old.parentId,
+        role: 'user',
+        content: text,
+        attachments: $state.snapshot(old.attachments),
+      });
+      this.#messages = [...this.#messages.slice(0, at), fromRecord(saved)];
+    } catch (error) {
+      this.#error = `Could not save the edit: ${describe(error)}`;
+      return;
+    }
+    await this.#reply(model, lastId(this.#messages));
+  }
+
+  /** Shows the sibling `delta` away from this message (‹ and ›), down to the newest end of its branch. */
+  async switchBranch(messageId: string, delta: number): Promise<void> {
+    const m = this.#messages.find((x) => x.id === messageId);
+    const target = m?.siblingIds[m.siblingIndex + delta];
+    if (this.#streaming || !this.#conversation || !target) return;
+    try {
+      this.#show(await chatsApi.showBranch(this.#conversation.id, target));
+    } catch (error) {
+      this.#error = `Could not switch branch: ${describe(error)}`;
+    }
+  }
+
+  /** Streams the model's answer to the thread as it stands, as a new message under `parentId`. */
+  async #reply(model: string, parentId: string): Promise<void> {
+    const conversation = this.#conversation;
+    if (!conversation) return;
+    const history = promptMessages(conversation.systemPrompt, $state.snapshot(this.#messages) as ChatMessage[]);
     const controller = new AbortController();
     this.#controller = controller;
     this.#streaming = true;
+    let saver: ReplySaver;
+    try {
+      const created = await chatsApi.addMessage(conversation.id, {
+        parentId,
+        role: 'assistant',
+        content: '',
+        complete: false,
+        metadata: { model },
+      });
+      this.#messages.push({ ...fromRecord(created), status: 'streaming', model });
+      saver = new ReplySaver(created.id, chatsApi.patchMessage);
+    } catch (error) {
+      this.#streaming = false;
+      this.#controller = null;
+      this.#error = `Could not save the reply: ${describe(error)}`;
+      return;
+    }
+    const reply = this.#messages[this.#messages.length - 1]; // the reactive proxy: writes to it repaint it alone
     const clock: StreamClock = { sentAt: performance.now(), firstTokenAt: null, endedAt: 0 };
     let usage: Usage | null = null;
     let plas: PlasReport | null = null;
@@ -112,15 +338,17 @@ export class ChatStore {
     };
     try {
       await streamChat(
-        this.#params(model, [...history, { role: 'user', content: text }]),
+        this.#params(model, history),
         {
           onContent: (t) => {
             first();
             batcher.push(t);
+            saver.push(t);
           },
           onReasoning: (t) => {
             first();
             batcher.push('', t);
+            saver.push('', t);
           },
           onUsage: (u) => (usage = u),
           onPlas: (p) => (plas = p),
@@ -142,33 +370,23 @@ export class ChatStore {
       this.#streaming = false;
       this.#controller = null;
       this.#painted++;
-      await this.repo.saveMessage(conversationId, $state.snapshot(reply));
     }
-    // A request may have loaded the model (the server loads on first use): the picker shows it loaded now.
-    await this.refreshModels();
+    await saver.finish(metadataFrom(reply.stats, reply.status, reply.error, model));
+    if (saver.error) this.#error = `The reply could not be saved in full: ${describe(saver.error)}`;
+    // The conversation moved to the top of the list; a request may have loaded the model (the picker shows it).
+    await Promise.all([conversations.refresh(), this.refreshModels()]);
   }
 
-  /** What the model is sent: the system prompt, then every exchange that was not an error. */
-  #history(): ChatMessageIn[] {
-    const system = tuning.sampling.systemPrompt.trim();
-    const out: ChatMessageIn[] = system ? [{ role: 'system', content: system }] : [];
-    for (const m of this.#messages) {
-      if (m.status !== 'error' && m.content !== '') out.push({ role: m.role, content: m.content });
-    }
-    return out;
+  #params(model: string, messages: ChatParams['messages']): ChatParams {
+    return { ...this.sampling, model, messages };
   }
+}
 
-  #params(model: string, messages: ChatMessageIn[]): ChatParams {
-    const s = tuning.sampling;
-    return {
-      model,
-      messages,
-      temperature: s.temperature,
-      top_p: s.topP,
-      max_tokens: s.maxTokens,
-      ...(s.minTokens > 0 ? { min_tokens: s.minTokens } : {}),
-    };
-  }
+/** The id of the last message of a thread (the parent of the reply about to be written). */
+function lastId(messages: readonly ChatMessage[]): string {
+  const last = messages.at(-1);
+  if (!last) throw new Error('a reply needs a question before it');
+  return last.id;
 }
 
 export const chat = new ChatStore();
