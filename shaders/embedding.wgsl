@@ -1,8 +1,11 @@
-// Token embedding lookup: out[t, :] = table[ids[t], :] * scale. An id outside [0, vocab) gives a row of zeros (it is
-// never used to index the table), so a bad token id cannot read out of bounds.
+// Token embedding lookup: out[t, :] = table[ids[t] - row0, :] * scale. An id outside [row0, row0 + vocab) gives a row
+// of zeros, or, when p.skip_outside is 1, leaves the row as it is (it is never used to index the table), so a bad
+// token id cannot read out of bounds. A table split by rows across buffers runs once per part (row0 = the part's first
+// row): the first part writes every row (zeros for ids it does not hold), the others only their own rows.
 //
 // Bindings: 0 p: Params (uniform); 1 ids: u32 [tokens]; 2 weights: table [vocab, hidden] in the dtype of the lib
-//   prepended (weights_f32/f16/bf16.wgsl; 16-bit tables stay packed two per u32); 3 out: f32 [tokens, hidden].
+//   prepended (weights_f32/f16/bf16.wgsl; 16-bit tables stay packed two per u32; quantized tables as ggml blocks,
+//   lib/quant_bytes.wgsl + lib/weights_<type>.wgsl, dequantized in registers); 3 out: f32 [tokens, hidden].
 // Workgroup: WG threads (override); each thread writes VEC (override: 4 when hidden % 4 == 0, read with weight4;
 //   else 1) consecutive columns. Grid: tokens * chunks workgroups, chunks = ceil(hidden / (WG * VEC)), folded into 2-D
 //   (block = wg.x + wg.y * grid_x; token = block / chunks).
@@ -14,6 +17,8 @@ struct Params {
   scale: f32,
   chunks: u32,
   grid_x: u32,
+  row0: u32,
+  skip_outside: u32,
 }
 
 override WG: u32 = 256u;
@@ -31,8 +36,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   if (t >= p.tokens) { return; }
   let col = ((block - t * p.chunks) * WG + tid) * VEC;
   if (col >= p.hidden) { return; }
-  let id = ids[t];
+  let id = ids[t] - p.row0; // wraps past vocab for ids below row0
   let valid = id < p.vocab;
+  if (!valid && p.skip_outside == 1u) { return; }
   let dst = t * p.hidden + col;
   if (VEC == 4u) {
     // hidden % 4 == 0, so col .. col + 3 are in the row and (id * hidden + col) / 4 is a whole weight4 index.

@@ -1,14 +1,19 @@
 /**
  * Element types of tensors and their bit conversions. 16-bit tensors live on the GPU packed two per u32 (element 2i in
- * the low half), so the same WGSL runs with and without the `shader-f16` feature.
+ * the low half), so the same WGSL runs with and without the `shader-f16` feature. Quantized weights (engine/quant/)
+ * live on the GPU as their ggml block bytes, back to back, padded to whole words (see engine/quant/types.ts).
  */
+import { isQuantType, type QuantType } from '../quant/types.ts';
 
 /** Float types hold weights and activations; u32/i32 hold token ids, positions, block tables and selections. */
 export type FloatDType = 'f32' | 'f16' | 'bf16';
-export type DType = FloatDType | 'u32' | 'i32';
+/** Quantized types are weight-only: [rows, cols] tensors of whole blocks, read by the weight libraries. */
+export type DType = FloatDType | QuantType | 'u32' | 'i32';
 export const FLOAT_DTYPES: readonly FloatDType[] = ['f32', 'f16', 'bf16'];
 
+/** Bytes of one element; a quantized type has no per-element size (use tensor.ts byteSize or quantBytes). */
 export function bytesPerElement(dtype: DType): number {
+  if (isQuantType(dtype)) throw new RangeError(`${dtype} has no per-element size: its elements are packed in blocks`);
   return dtype === 'f16' || dtype === 'bf16' ? 2 : 4;
 }
 
@@ -72,6 +77,8 @@ export function f16BitsToF32(h: number): number {
 
 /** Encode f32 values as the raw bytes of `dtype` (what a safetensors file or a GPU buffer holds). */
 export function encodeValues(values: ArrayLike<number>, dtype: DType): Uint8Array {
+  if (isQuantType(dtype))
+    throw new RangeError(`encodeValues cannot write ${dtype}: quantize with engine/quant/quantize.ts`);
   if (dtype === 'f32') return new Uint8Array(Float32Array.from(values).buffer);
   if (dtype === 'u32') return new Uint8Array(Uint32Array.from(values).buffer);
   if (dtype === 'i32') return new Uint8Array(Int32Array.from(values).buffer);

@@ -2,6 +2,8 @@
  * The GPU runtime the engine runs on: one device with its pipeline cache, buffer pool, bind-group cache and uniform
  * arena. Launchers (engine/gpu/kernels/) record into a Step; `gpu.step(label)` starts one.
  */
+
+import { isQuantType } from '../quant/types.ts';
 import { BindGroupCache } from './bind-group-cache.ts';
 import { BufferPool } from './buffer-pool.ts';
 import {
@@ -138,6 +140,7 @@ export class Gpu {
   /** Read a float tensor back as f32 values. */
   async read(t: Tensor): Promise<Float32Array> {
     if (t.dtype === 'u32' || t.dtype === 'i32') throw new Error(`read(${t.label}): use readInts for ${t.dtype}`);
+    if (isQuantType(t.dtype)) throw new Error(`read(${t.label}): ${t.dtype} blocks: readBytes, then dequantize`);
     return decodeValues(await this.readBytes(t), t.dtype);
   }
 

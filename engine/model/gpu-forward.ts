@@ -1,12 +1,14 @@
 /**
  * The transformer forward pass on the GPU, recorded into one Step: T new tokens (of one sequence or of a whole batch)
- * at the given positions, their K/V stored and attended by an AttentionBackend (contiguous cache for one sequence,
- * paged cache for a batch, PLAS), logits out for the rows that need them. Residual adds are fused into the RMSNorm
+ * at the given positions, their K/V stored and attended by an AttentionBackend (the engine's paged cache: dense,
+ * dense with PLAS key sums, or PLAS; engine/runner/), logits out for the rows that need them. Residual adds are fused into the RMSNorm
  * that follows them; activations are step-scoped scratch tensors, allocated once per step and reused by every layer.
+ * Weights may be float or quantized and the large ones split across buffers: linear() and embedding() dispatch on the
+ * weight's dtype and parts, so a Q4_K_M model (q4_k and q6_k tensors, tied or not) runs through the same pass.
  */
 
 import { embedding } from '../gpu/kernels/embedding.ts';
-import { matmul } from '../gpu/kernels/matmul.ts';
+import { linear } from '../gpu/kernels/matmul-quant.ts';
 import { rmsnorm } from '../gpu/kernels/rmsnorm.ts';
 import { rope } from '../gpu/kernels/rope.ts';
 import { swiglu } from '../gpu/kernels/swiglu.ts';
@@ -89,9 +91,9 @@ function recordAttention(
   let q = a.q;
   let k = a.k;
   const v = a.v;
-  matmul(step, { x: normed, weight: w.q, out: q, ...(w.qBias ? { bias: w.qBias } : {}) });
-  matmul(step, { x: normed, weight: w.k, out: k, ...(w.kBias ? { bias: w.kBias } : {}) });
-  matmul(step, { x: normed, weight: w.v, out: v, ...(w.vBias ? { bias: w.vBias } : {}) });
+  linear(step, { x: normed, weight: w.q, out: q, ...(w.qBias ? { bias: w.qBias } : {}) });
+  linear(step, { x: normed, weight: w.k, out: k, ...(w.kBias ? { bias: w.kBias } : {}) });
+  linear(step, { x: normed, weight: w.v, out: v, ...(w.vBias ? { bias: w.vBias } : {}) });
   if (w.qNorm && w.kNorm && a.qNormed && a.kNormed) {
     // Qwen3: RMSNorm over each head's D values, before RoPE.
     const qn = a.qNormed;
@@ -107,15 +109,15 @@ function recordAttention(
   rope(step, { x: k3, positions, config: d.rope });
   const attn = a.attn;
   attention.record(step, layer, q3, k3, view(v, [T, d.kvHeads, d.headDim]), attn);
-  matmul(step, { x: view(attn, [T, qDim]), weight: w.o, out: a.attnOut });
+  linear(step, { x: view(attn, [T, qDim]), weight: w.o, out: a.attnOut });
   return a.attnOut;
 }
 
 function recordMlp(step: Step, w: LayerTensors<Tensor>, a: Activations): Tensor {
-  matmul(step, { x: a.normed, weight: w.gate, out: a.gate });
-  matmul(step, { x: a.normed, weight: w.up, out: a.up });
+  linear(step, { x: a.normed, weight: w.gate, out: a.gate });
+  linear(step, { x: a.normed, weight: w.up, out: a.up });
   swiglu(step, { gate: a.gate, up: a.up, out: a.act });
-  matmul(step, { x: a.act, weight: w.down, out: a.mlpOut });
+  linear(step, { x: a.act, weight: w.down, out: a.mlpOut });
   return a.mlpOut;
 }
 
@@ -177,6 +179,6 @@ export function recordForward(
     );
   });
   const logits = step.scratch('f32', [R, d.vocab], 'logits');
-  matmul(step, { x: rows, weight: w.lmHead, out: logits });
+  linear(step, { x: rows, weight: w.lmHead, out: logits });
   return logits;
 }

@@ -3,12 +3,12 @@
  * every GPU buffer it holds.
  */
 import type { Gpu } from '../gpu/gpu.ts';
-import type { Tensor } from '../gpu/tensor.ts';
+import { type Tensor, tensorBuffers } from '../gpu/tensor.ts';
 import type { ModelConfig } from './config.ts';
 import type { ModelDims } from './dims.ts';
 import { type ModelFolder, readModelFolder } from './model-folder.ts';
 import { groupTensors, type ModelTensors } from './model-tensors.ts';
-import { type LoadProgress, uploadWeights } from './upload-weights.ts';
+import { type LoadProgress, type UploadOptions, uploadWeights } from './upload-weights.ts';
 
 export interface LoadedModel extends ModelFolder {
   dims: ModelDims;
@@ -42,10 +42,16 @@ export function modelDims(c: ModelConfig): ModelDims {
 /** Every supported architecture keeps its layers under `model.` in Hugging Face's layout. */
 const PREFIX = 'model';
 
-export async function loadModel(gpu: Gpu, dir: string, onProgress?: LoadProgress): Promise<LoadedModel> {
+/** `upload` options: a lower binding limit (tests of split tensors), in-memory quantization (tests of quantized models). */
+export async function loadModel(
+  gpu: Gpu,
+  dir: string,
+  onProgress?: LoadProgress,
+  upload: UploadOptions = {},
+): Promise<LoadedModel> {
   const start = performance.now();
   const folder = await readModelFolder(dir);
-  const byName = await uploadWeights(gpu, folder.weights, folder.expected.keys(), onProgress);
+  const byName = await uploadWeights(gpu, folder.weights, folder.expected.keys(), onProgress, upload);
   const tensors = groupTensors(
     (name) => byName.get(name),
     folder.config.numLayers,
@@ -53,7 +59,7 @@ export async function loadModel(gpu: Gpu, dir: string, onProgress?: LoadProgress
     folder.config.tieWordEmbeddings,
   );
   let weightBytes = 0;
-  for (const t of byName.values()) weightBytes += t.buffer.size;
+  for (const t of byName.values()) for (const b of tensorBuffers(t)) weightBytes += b.size;
   return {
     ...folder,
     dims: modelDims(folder.config),
@@ -61,7 +67,7 @@ export async function loadModel(gpu: Gpu, dir: string, onProgress?: LoadProgress
     weightBytes,
     loadMs: performance.now() - start,
     dispose() {
-      for (const t of byName.values()) t.buffer.destroy();
+      for (const t of byName.values()) for (const b of tensorBuffers(t)) b.destroy();
       byName.clear();
     },
   };

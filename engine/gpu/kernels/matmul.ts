@@ -1,16 +1,20 @@
 /**
  * Launchers for the linear layers: out = x @ weight^T (+ bias) with f32, f16 or bf16 weights in Hugging Face nn.Linear
- * layout [N, K] and f32 accumulation. Decode (up to 8 activation rows) runs shaders/matvec_subgroup.wgsl (one
- * subgroup per 4 weight rows, no barriers) or, without `subgroups`, shaders/matvec.wgsl (a workgroup-memory
- * reduction); both stream each weight once and share every load across the rows. Prefill runs
- * shaders/matmul_tiled.wgsl: 64 x 64 output tiles staged through workgroup memory, 8 x 8 outputs per thread.
+ * layout [N, K] and f32 accumulation, or quantized weights (q8_0, q4_0, q4_k, q5_k, q6_k: ggml blocks, dequantized in
+ * registers by the weight library the pipeline is built with, lib/weights_<type>.wgsl). Decode (up to 8 activation
+ * rows) runs shaders/matvec_subgroup.wgsl (one subgroup per 4 weight rows, no barriers) or, without `subgroups`,
+ * shaders/matvec.wgsl (a workgroup-memory reduction); both stream each weight once and share every load across the
+ * rows. Prefill runs shaders/matmul_tiled.wgsl: 64 x 64 output tiles staged through workgroup memory, 8 x 8 outputs per
+ * thread.
  */
+
+import { isQuantType, QUANT_BLOCKS } from '../../quant/types.ts';
 import { expect, expectDistinct, expectTensor, grid } from '../check.ts';
 import { FLOAT_DTYPES, type FloatDType } from '../dtype.ts';
 import type { Step } from '../step.ts';
 import type { Tensor } from '../tensor.ts';
 import { uniformLayout } from '../uniforms.ts';
-import { weightsLib } from './weights-lib.ts';
+import { matvecLibs, weightDTypes, weightsLibs } from './weights-lib.ts';
 
 const MATVEC_FIELDS = [
   ['m', 'u32'],
@@ -36,7 +40,8 @@ export const MATMUL_TILED_PARAMS = uniformLayout('matmul_tiled', 'matmul_tiled.w
 export interface MatmulArgs {
   /** f32 [M, K] activations */
   x: Tensor;
-  /** f32|f16|bf16 [N, K] (Hugging Face nn.Linear layout: out_features x in_features); K even for 16-bit */
+  /** f32|f16|bf16|quantized [N, K] (nn.Linear layout: out_features x in_features); K even for 16-bit, whole blocks
+   * for quantized types. Not a split tensor: linear() (matmul-quant.ts) runs those part by part. */
   weight: Tensor;
   /** f32|f16|bf16 [N] (Qwen2 attention bias) */
   bias?: Tensor;
@@ -63,14 +68,18 @@ interface Shape {
 function check(kernel: string, a: MatmulArgs): Shape {
   expectTensor(kernel, 'x', a.x, 'f32', ['M', 'K']);
   const [m, k] = a.x.shape;
-  expectTensor(kernel, 'weight', a.weight, FLOAT_DTYPES, ['N', k]);
+  expectTensor(kernel, 'weight', a.weight, weightDTypes(a.weight), ['N', k]);
   const n = a.weight.shape[0];
+  if (isQuantType(a.weight.dtype)) {
+    const block = QUANT_BLOCKS[a.weight.dtype].blockElements;
+    expect(kernel, k % block === 0, () => `K must be a multiple of ${block} for ${a.weight.dtype} weights, got K=${k}`);
+  }
   if (a.bias) expectTensor(kernel, 'bias', a.bias, FLOAT_DTYPES, [n]);
   expectTensor(kernel, 'out', a.out, 'f32', [m, n]);
   expect(kernel, k >= 1 && n >= 1, () => `K and N must be >= 1, got weight ${a.weight.dtype}[${n}, ${k}]`);
   expect(
     kernel,
-    a.weight.dtype === 'f32' || k % 2 === 0,
+    a.weight.dtype === 'f32' || k % 2 === 0, // quantized rows are whole blocks: K is a multiple of 32
     () => `K must be even for ${a.weight.dtype} weights (packed in pairs), got K=${k}`,
   );
   // Shaders index elements with u32.
@@ -141,7 +150,7 @@ export function matvec(step: Step, a: MatmulArgs, options: MatvecOptions = {}): 
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: subgroups ? 'matvec_subgroup.wgsl' : 'matvec.wgsl',
-      libs: [weightsLib(a.weight.dtype), 'lib/bias.wgsl', 'lib/matvec_rows.wgsl'],
+      libs: matvecLibs(a.weight.dtype),
       enables: subgroups ? ['subgroups'] : [],
       entryPoint: a.bias ? 'main_bias' : 'main',
       constants,
@@ -178,7 +187,7 @@ export function matmulTiled(step: Step, a: MatmulArgs, options: MatmulTiledOptio
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: 'matmul_tiled.wgsl',
-      libs: [weightsLib(a.weight.dtype), 'lib/bias.wgsl'],
+      libs: [...weightsLibs(a.weight.dtype), 'lib/bias.wgsl'],
       entryPoint: a.bias ? 'main_bias' : 'main',
       constants: {
         BK: bk,

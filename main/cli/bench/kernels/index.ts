@@ -4,6 +4,7 @@ import { attentionCases } from './attention.ts';
 import { embeddingCases } from './embedding.ts';
 import { logprobsCases } from './logprobs.ts';
 import { matmulCases } from './matmul.ts';
+import { matmulQuantCases } from './matmul-quant.ts';
 import { pagedAttentionCases } from './paged-attention.ts';
 import { plasCases } from './plas.ts';
 import { rmsnormCases } from './rmsnorm.ts';
@@ -16,6 +17,7 @@ export const KERNEL_CASES: KernelBenchCase[] = [
   ...attentionCases,
   ...pagedAttentionCases,
   ...matmulCases,
+  ...matmulQuantCases,
   ...plasCases,
   ...embeddingCases,
   ...ropeCases,
