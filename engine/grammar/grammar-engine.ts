@@ -26,7 +26,7 @@ import {
   type WorkerReply,
   type WorkerRequest,
 } from './protocol.ts';
-import { tokenStrings, vocabTypeOfFile } from './tokenizer-vocab.ts';
+import { tokenStrings, vocabTypeOfDecoder } from './tokenizer-vocab.ts';
 import { NotRunError, WorkerClient } from './worker-client.ts';
 
 export interface GrammarEngineOptions {
@@ -139,14 +139,16 @@ export class GrammarEngine {
     return engine;
   }
 
-  /** The vocabulary of `tokenizer`, its byte encoding from tokenizer.json's decoder. */
+  /**
+   * The vocabulary of `tokenizer`, its byte encoding from the tokenizer's decoder (tokenizer.json's, or the one a GGUF
+   * model's vocabulary implies): no file is read, so a model of any format gets the same grammar.
+   */
   static async forTokenizer(
     tokenizer: Tokenizer,
-    tokenizerJsonPath: string,
     logitsWidth: number,
     stopTokenIds: readonly number[],
   ): Promise<GrammarEngine> {
-    const vocabType = await vocabTypeOfFile(tokenizerJsonPath);
+    const vocabType = vocabTypeOfDecoder(tokenizer.decoder);
     return GrammarEngine.create({ vocab: tokenStrings(tokenizer), vocabType, logitsWidth, stopTokenIds });
   }
 

@@ -1,10 +1,12 @@
 /**
  * Reads a Hugging Face model folder's description without touching the GPU: config.json (required),
  * generation_config.json (optional), the weight headers (checked against what the config implies) and the
- * tokenizer. Every problem is found here, before a byte of GPU memory is spent.
+ * tokenizer. Every problem is found here, before a byte of GPU memory is spent. A GGUF model (a .gguf file, or a
+ * folder with no config.json holding one) gives the same description, from the file's metadata (engine/gguf).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readGgufModel } from '../gguf/gguf-model.ts';
 import { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { expectedTensors, type ModelConfig, parseModelConfig } from './config.ts';
 import { ModelConfigError } from './errors.ts';
@@ -12,6 +14,7 @@ import { type GenerationConfig, mergeGenerationConfig, parseGenerationConfig } f
 import { type ModelWeights, matchExpectedTensors, openModelWeights } from './model-weights.ts';
 
 export interface ModelFolder {
+  /** The model folder, or the .gguf file of a GGUF model. */
   dir: string;
   config: ModelConfig;
   generation: GenerationConfig;
@@ -41,10 +44,13 @@ async function readJson(path: string, required: boolean): Promise<unknown> {
 
 export async function readModelFolder(dir: string): Promise<ModelFolder> {
   const folder = await stat(dir).catch(() => null);
+  if (folder?.isFile() && /\.gguf$/i.test(dir)) return readGgufModel(dir);
   if (!folder?.isDirectory()) {
-    throw new ModelConfigError(dir, 'folder', folder ? 'is not a folder' : 'no such folder');
+    throw new ModelConfigError(dir, 'folder', folder ? 'is not a folder or a .gguf file' : 'no such folder');
   }
   const configPath = join(dir, 'config.json');
+  const gguf = await ggufInFolder(dir, configPath);
+  if (gguf !== undefined) return readGgufModel(gguf);
   let config = parseModelConfig(await readJson(configPath, true), configPath);
   const generationPath = join(dir, 'generation_config.json');
   const generationJson = await readJson(generationPath, false);
@@ -56,4 +62,39 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   matchExpectedTensors(weights, expected, configPath);
   const tokenizer = await Tokenizer.fromFolder(dir);
   return { dir, config, generation, weights, expected, tokenizer };
+}
+
+/** mmproj files are the vision towers LM Studio and llama.cpp keep beside a model; they are not language models. */
+const PROJECTOR = /^mmproj/i;
+
+/**
+ * The .gguf to open when a folder has no config.json: its one GGUF model file. Several are ambiguous (quantizations
+ * of one model side by side), and split files (-00001-of-00003.gguf) are not supported yet.
+ */
+async function ggufInFolder(dir: string, configPath: string): Promise<string | undefined> {
+  if (await stat(configPath).catch(() => null)) return undefined;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return undefined;
+  }
+  const models = names.filter((n) => /\.gguf$/i.test(n) && !PROJECTOR.test(n)).sort();
+  if (models.length === 0) return undefined;
+  if (models.some((n) => /-\d{5}-of-\d{5}\.gguf$/i.test(n))) {
+    throw new ModelConfigError(
+      dir,
+      'folder',
+      `holds a split GGUF model (${models.join(', ')}), which is not supported yet; merge it into one file with ` +
+        'llama-gguf-split --merge',
+    );
+  }
+  if (models.length > 1) {
+    throw new ModelConfigError(
+      dir,
+      'folder',
+      `holds ${models.length} GGUF files (${models.join(', ')}); open one by its path`,
+    );
+  }
+  return join(dir, models[0]);
 }

@@ -7,15 +7,22 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { describeValue, isPlainObject } from './config-fields.ts';
 import { ModelWeightsError } from './errors.ts';
-import { formatShape, openSafetensors, type SafetensorsFile, type TensorEntry } from './safetensors.ts';
+import { formatShape, openSafetensors, type TensorEntry } from './safetensors.ts';
 
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
 
+/** A file holding weights: a .safetensors file (SafetensorsFile) or a .gguf file. */
+export interface WeightFile {
+  path: string;
+  fileSize: number;
+}
+
 export interface ModelWeights {
+  /** The model folder, or the .gguf file. */
   dir: string;
   /** The weight files, in the order first met. */
-  files: SafetensorsFile[];
+  files: WeightFile[];
   /** Every tensor by its HF name. */
   tensors: Map<string, TensorEntry>;
   totalBytes: number;
@@ -43,11 +50,16 @@ export async function openModelWeights(dir: string): Promise<ModelWeights> {
   } catch (error) {
     throw new ModelWeightsError(dir, `cannot read the model folder: ${(error as Error).message}`);
   }
-  const other = names.filter((n) => /\.(bin|pt|pth|gguf)$/.test(n));
-  const hint = other.length
-    ? ` (found ${other.join(', ')}: only safetensors weights are supported; convert them or pick the safetensors ` +
-      'version of the model)'
-    : '';
+  const other = names.filter((n) => /\.(bin|pt|pth)$/.test(n));
+  const gguf = names.filter((n) => /\.gguf$/i.test(n));
+  let hint = '';
+  if (gguf.length > 0) {
+    hint = ` (found ${gguf.join(', ')}: open a GGUF model by the path of its .gguf file, or a folder holding only it)`;
+  } else if (other.length > 0) {
+    hint =
+      ` (found ${other.join(', ')}: only safetensors weights are supported in a model folder (and GGUF files); ` +
+      'convert them or pick the safetensors version of the model)';
+  }
   throw new ModelWeightsError(dir, `no ${SINGLE_FILE} or ${INDEX_FILE} in the model folder${hint}`);
 }
 
@@ -73,7 +85,7 @@ async function openSharded(dir: string): Promise<ModelWeights> {
     byFile.set(file, [...(byFile.get(file) ?? []), name]);
   }
 
-  const files: SafetensorsFile[] = [];
+  const files: WeightFile[] = [];
   const tensors = new Map<string, TensorEntry>();
   for (const [file, names] of byFile) {
     const path = join(dir, file);

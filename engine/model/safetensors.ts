@@ -7,19 +7,30 @@
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import { bytesPerElement, decodeValues, encodeValues, type FloatDType } from '../gpu/dtype.ts';
+import { dequantize } from '../quant/dequantize.ts';
+import { isQuantType, type WeightDType } from '../quant/types.ts';
 import { isPlainObject } from './config-fields.ts';
 import { SafetensorsError } from './errors.ts';
 
-/** One tensor of a weight file, located by absolute byte range. */
+/**
+ * One tensor of a weight file, located by absolute byte range. Safetensors files hold float types only; GGUF files
+ * (engine/gguf) also hold quantized blocks, whose rows are whole blocks of QUANT_BLOCKS.
+ */
 export interface TensorEntry {
   name: string;
-  dtype: FloatDType;
+  dtype: WeightDType;
   shape: number[];
-  /** The .safetensors file holding it. */
+  /** The .safetensors or .gguf file holding it. */
   file: string;
   /** From the start of the file (header included). */
   byteOffset: number;
   byteLength: number;
+  /**
+   * Set on the q/k projections of GGUF llama-family files: llama.cpp's converter reordered the rows of each head (of
+   * this many rows) so that its adjacent-pair RoPE works; file row 2i + a holds Hugging Face row a * headDim/2 + i.
+   * readTensorChunks puts the rows back in Hugging Face order, so every reader sees the layout the engine's RoPE expects.
+   */
+  ropeInterleavedHeadDim?: number;
 }
 
 export interface SafetensorsFile {
@@ -196,6 +207,7 @@ export async function readTensorChunks(
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0 || chunkBytes % 4 !== 0) {
     throw new RangeError(`readTensorChunks: chunkBytes (${chunkBytes}) must be a positive multiple of 4`);
   }
+  if (entry.ropeInterleavedHeadDim !== undefined) return readHeadsInHfOrder(entry, chunkBytes, onChunk);
   const handle = await open(entry.file, 'r');
   try {
     const buffer = new Uint8Array(Math.min(chunkBytes, entry.byteLength));
@@ -211,10 +223,62 @@ export async function readTensorChunks(
   }
 }
 
-/** A whole tensor decoded to f32 (for the CPU oracle and tests; the GPU loader streams with readTensorChunks). */
+/**
+ * readTensorChunks for a tensor whose rows llama.cpp interleaved per head: reads whole heads (headDim rows; a chunk
+ * holds as many whole heads as fit in chunkBytes, at least one) and writes each head's rows back in Hugging Face
+ * order: HF row a * headDim/2 + i is file row 2i + a. A head's bytes are a multiple of 4 (headDim is even and every
+ * row's byte count is even), as writeBuffer wants.
+ */
+async function readHeadsInHfOrder(
+  entry: TensorEntry,
+  chunkBytes: number,
+  onChunk: (bytes: Uint8Array, offsetInTensor: number) => void | Promise<void>,
+): Promise<void> {
+  const headDim = entry.ropeInterleavedHeadDim!;
+  const rows = entry.shape[0];
+  const rowBytes = entry.byteLength / rows;
+  const headBytes = headDim * rowBytes;
+  if (headDim % 2 !== 0 || rows % headDim !== 0 || !Number.isInteger(rowBytes)) {
+    throw new SafetensorsError(entry.file, `tensor ${entry.name}: ${rows} rows are not whole heads of ${headDim}`);
+  }
+  const heads = Math.max(1, Math.floor(chunkBytes / headBytes));
+  const half = headDim / 2;
+  const handle = await open(entry.file, 'r');
+  try {
+    const raw = new Uint8Array(Math.min(heads * headBytes, entry.byteLength));
+    const out = new Uint8Array(raw.length);
+    for (let done = 0; done < entry.byteLength; ) {
+      const size = Math.min(raw.length, entry.byteLength - done);
+      await readFully(handle, entry.file, raw.subarray(0, size), entry.byteOffset + done);
+      for (let head = 0; head < size; head += headBytes) {
+        for (let a = 0; a < 2; a++) {
+          for (let i = 0; i < half; i++) {
+            const from = head + (2 * i + a) * rowBytes;
+            out.set(raw.subarray(from, from + rowBytes), head + (a * half + i) * rowBytes);
+          }
+        }
+      }
+      await onChunk(out.subarray(0, size), done);
+      done += size;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A whole tensor decoded to f32 (for the CPU oracle and tests; the GPU loader streams with readTensorChunks).
+ * Quantized tensors are dequantized by engine/quant's reference.
+ */
 export async function readTensor(entry: TensorEntry): Promise<Float32Array> {
   const bytes = new Uint8Array(entry.byteLength);
-  await readTensorChunks(entry, Math.max(4, Math.ceil(entry.byteLength / 4) * 4), (chunk) => bytes.set(chunk));
+  await readTensorChunks(entry, Math.max(4, Math.ceil(entry.byteLength / 4) * 4), (chunk, offset) =>
+    bytes.set(chunk, offset),
+  );
+  if (isQuantType(entry.dtype)) {
+    const cols = entry.shape[entry.shape.length - 1];
+    return dequantize(entry.dtype, bytes, elementCount(entry.shape) / cols, cols);
+  }
   return decodeValues(bytes, entry.dtype);
 }
 

@@ -3,7 +3,6 @@
  * its tokenizer info takes ~0.3 s), matchers per choice, and one worker round trip per step for every grammar request
  * of the batch. A grammar failure fails only the requests it concerns.
  */
-import { join } from 'node:path';
 import type { GrammarEngine, GrammarMatcher } from '../grammar/grammar-engine.ts';
 import type { LoadedModel } from '../model/load-model.ts';
 import type { GrammarSpec } from './types.ts';
@@ -23,12 +22,7 @@ export class GrammarSupport {
   get(): Promise<GrammarEngine> {
     // Imported on first use: a server that never constrains output never loads XGrammar.
     this.engine ??= import('../grammar/grammar-engine.ts').then(({ GrammarEngine }) =>
-      GrammarEngine.forTokenizer(
-        this.model.tokenizer,
-        join(this.model.dir, 'tokenizer.json'),
-        this.model.config.vocabSize,
-        this.model.config.eosTokenIds,
-      ),
+      GrammarEngine.forTokenizer(this.model.tokenizer, this.model.config.vocabSize, this.model.config.eosTokenIds),
     );
     return this.engine;
   }

@@ -69,6 +69,11 @@ export class Tokenizer {
   readonly eosTokenIds: number[];
   /** The default chat template's text, if the model has one. */
   readonly chatTemplate?: string;
+  /**
+   * tokenizer.json's decoder stage (null when none), which tells how token strings spell bytes (XGrammar's vocabulary
+   * type: engine/grammar/tokenizer-vocab.ts vocabTypeOfDecoder). Kept because a GGUF model has no tokenizer.json.
+   */
+  readonly decoder: unknown;
 
   private readonly specialIds: Set<number>;
   private readonly templates: Map<string, ChatTemplate>;
@@ -80,8 +85,10 @@ export class Tokenizer {
     templates: Map<string, ChatTemplate>,
     maxId: number,
     private readonly source: string,
+    configFile: string,
+    decoder: unknown,
   ) {
-    const configFile = join(source, 'tokenizer_config.json');
+    this.decoder = decoder;
     const id = (name: 'bos_token' | 'eos_token'): number | undefined => {
       const token = config.specialTokens[name];
       if (token === undefined) return undefined;
@@ -116,16 +123,18 @@ export class Tokenizer {
 
   /**
    * Builds a tokenizer from the parsed (untrusted) JSON of both files. `source` is the folder they came from (or a
-   * label): errors name `source`/tokenizer.json or `source`/tokenizer_config.json.
+   * label): errors name `source`/tokenizer.json or `source`/tokenizer_config.json, or `labels` when given (a GGUF
+   * file's tokenizer is built as these two objects from its metadata: engine/tokenizer/gguf-tokenizer.ts).
    */
   static fromJson(
     tokenizerJson: unknown,
     tokenizerConfig: unknown,
     source: string,
     chatTemplateFile?: TokenizerFiles['chatTemplateFile'],
+    labels?: { tokenizerJson: string; tokenizerConfig: string },
   ): Tokenizer {
-    const jsonFile = join(source, 'tokenizer.json');
-    const configFile = join(source, 'tokenizer_config.json');
+    const jsonFile = labels?.tokenizerJson ?? join(source, 'tokenizer.json');
+    const configFile = labels?.tokenizerConfig ?? join(source, 'tokenizer_config.json');
     const checked = checkTokenizerJson(tokenizerJson, jsonFile);
     const config = parseTokenizerConfig(tokenizerConfig, configFile);
 
@@ -158,7 +167,7 @@ export class Tokenizer {
         templates.set(name, new ChatTemplate(text, `${configFile} (${key})`));
       }
     }
-    return new Tokenizer(lib, config, templates, checked.maxId, source);
+    return new Tokenizer(lib, config, templates, checked.maxId, source, configFile, checked.json['decoder'] ?? null);
   }
 
   /**

@@ -40,7 +40,7 @@ export async function openVocabulary(
   const file = join(REAL_TOKENIZERS[name], 'tokenizer.json');
   const engine =
     Object.keys(timeouts).length === 0
-      ? await GrammarEngine.forTokenizer(tokenizer, file, LOGITS_WIDTH[name], stopIds)
+      ? await GrammarEngine.forTokenizer(tokenizer, LOGITS_WIDTH[name], stopIds)
       : await GrammarEngine.create({
           vocab: tokenStrings(tokenizer),
           vocabType: await vocabTypeOfFile(file),
