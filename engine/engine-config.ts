@@ -2,6 +2,7 @@
  * The engine's configuration: sub-configs for the KV cache and the scheduler, validated once, with errors that print
  * the offending values.
  */
+import { KV_DTYPES, type KvDType } from './kv/paged-layout.ts';
 import { type AttentionBackend, defaultPlasConfig, mergePlasConfig, type PlasConfig } from './plas/config.ts';
 import { type SchedulerConfig, validateSchedulerConfig } from './scheduler/config.ts';
 
@@ -13,6 +14,16 @@ export interface CacheConfig {
   /** Exact page count (overrides memoryBytes; tests use it to force preemption). */
   numPages?: number;
   enablePrefixCaching: boolean;
+  /**
+   * Element type of the K and V pools: 'f16' (default: half the memory and attention reads of f32; values rounded to
+   * nearest even on store, which the fixtures' greedy tokens do not notice) or 'f32'.
+   */
+  dtype: KvDType;
+  /**
+   * Bytes the model may use on the GPU in all: its weights + the KV pool + the PLAS key sums. The pool is checked
+   * against it before it is allocated (an EngineConfigError saying the longest context that fits); absent: unchecked.
+   */
+  gpuBudgetBytes?: number;
 }
 
 export interface AttentionConfig {
@@ -51,10 +62,16 @@ export interface EngineConfig {
    * reader makes its own request wait, never the batch, and memory stays bounded. Default 64.
    */
   eventBacklog: number;
+  /**
+   * The longest sequence (prompt + output) a request may have: at most the model's max_position_embeddings (the
+   * default). The KV pool must hold one sequence of this length, or the engine refuses to start.
+   */
+  maxModelLen?: number;
 }
 
 export interface EngineConfigInput {
   eventBacklog?: number;
+  maxModelLen?: number;
   cache?: Partial<CacheConfig>;
   scheduler?: Partial<SchedulerConfig>;
   attention?: {
@@ -74,8 +91,18 @@ export class EngineConfigError extends Error {
 export const DEFAULT_PAGE_SIZE = 64;
 
 export function engineConfig(input: EngineConfigInput = {}): EngineConfig {
-  const cache: CacheConfig = { pageSize: DEFAULT_PAGE_SIZE, enablePrefixCaching: true, ...input.cache };
-  const { pageSize, memoryBytes, numPages } = cache;
+  const cache: CacheConfig = { pageSize: DEFAULT_PAGE_SIZE, enablePrefixCaching: true, dtype: 'f16', ...input.cache };
+  const { pageSize, memoryBytes, numPages, dtype, gpuBudgetBytes } = cache;
+  if (!KV_DTYPES.includes(dtype)) {
+    throw new EngineConfigError(`cache.dtype (${JSON.stringify(dtype)}) must be ${KV_DTYPES.join(' or ')}`);
+  }
+  if (gpuBudgetBytes !== undefined && !(Number.isFinite(gpuBudgetBytes) && gpuBudgetBytes > 0)) {
+    throw new EngineConfigError(`cache.gpuBudgetBytes (${gpuBudgetBytes}) must be > 0`);
+  }
+  const { maxModelLen } = input;
+  if (maxModelLen !== undefined && !(Number.isInteger(maxModelLen) && maxModelLen >= 1)) {
+    throw new EngineConfigError(`max_model_len (${maxModelLen}) must be an integer >= 1`);
+  }
   if (!Number.isInteger(pageSize) || pageSize < 8 || pageSize > 256 || (pageSize & (pageSize - 1)) !== 0) {
     throw new EngineConfigError(`page_size (${pageSize}) must be a power of two in [8, 256]`);
   }
@@ -114,6 +141,7 @@ export function engineConfig(input: EngineConfigInput = {}): EngineConfig {
   }
   return {
     eventBacklog,
+    ...(maxModelLen !== undefined ? { maxModelLen } : {}),
     cache,
     scheduler,
     attention: {

@@ -20,6 +20,8 @@ import type { Gpu } from './gpu/gpu.ts';
 import type { Tensor } from './gpu/tensor.ts';
 import { KVCacheManager } from './kv/kv-cache-manager.ts';
 import { type KvSizing, KvSizingError, sizeKvPool } from './kv/kv-sizing.ts';
+import { checkMemoryFits, MemoryFitError, tokensThatFit } from './kv/memory-estimate.ts';
+import type { KvDType } from './kv/paged-layout.ts';
 import type { LoadedModel } from './model/load-model.ts';
 import { type AttentionBackend, mergePlasConfig, type PlasConfig } from './plas/config.ts';
 import { describeGate, gateBlockSize, loadPlasGateWeights, uploadGateWeights } from './plas/gate-weights.ts';
@@ -58,6 +60,8 @@ export interface EngineStats {
     freePages: number;
     usage: number;
     tokensThatFit: number;
+    /** Element type of K and V (cache.dtype): f16 holds twice the tokens of f32 in the same bytes. */
+    dtype: KvDType;
     /** GPU bytes of the pool, and how many buffers (one K and one V per layer) it is sharded into. */
     bytes: number;
     buffers: number;
@@ -133,7 +137,9 @@ export class Engine {
     this.grammar = new GrammarSupport(model);
     this.runner = new ModelRunner(gpu, model, pool, (_step, upload, host, requestIds) => {
       const pageSize = pool.options.pageSize;
-      const batch = { seqs: upload.seqs, blockTables: upload.blockTables, host, pageSize, requestIds };
+      // A sliding-window model (every layer, Mistral v0.1 style) attends the last `window` positions only.
+      const window = model.config.slidingWindow ?? 0;
+      const batch = { seqs: upload.seqs, blockTables: upload.blockTables, host, pageSize, requestIds, window };
       if (!config.attention.allowPlas) return new PagedAttentionBackend(pool.layers, batch, upload.slots);
       const seqConfigs = requestIds.map((id) => {
         const own = this.choices.get(id)?.plas ?? null;
@@ -162,22 +168,47 @@ export class Engine {
     const { pageSize } = config.cache;
     const d = model.dims;
     const plasOn = config.attention.allowPlas;
+    const contextLength = Engine.contextLength(model, config);
+    const maxBindingBytes = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+    const { dtype, gpuBudgetBytes } = config.cache;
+    // What the memory check below counts: the weights as loaded, the pool in its dtype, the key sums when kept.
+    const memory = { shape: d, weightBytes: model.weightBytes, dtype, keySums: plasOn, pageSize };
+    const limits = { maxBindingBytes, ...(gpuBudgetBytes !== undefined ? { budgetBytes: gpuBudgetBytes } : {}) };
     let sizing: KvSizing;
     try {
+      // Never more pages than max_num_seqs full-length sequences could use, nor (with a budget and no explicit size)
+      // than the budget leaves next to the weights.
+      let maxUsefulPages = Math.ceil((config.scheduler.maxNumSeqs * contextLength) / pageSize);
+      if (gpuBudgetBytes !== undefined && config.cache.memoryBytes === undefined) {
+        maxUsefulPages = Math.max(1, Math.min(maxUsefulPages, tokensThatFit(memory, limits) / pageSize));
+      }
       sizing = sizeKvPool({
         numLayers: d.numLayers,
         kvHeads: d.kvHeads,
         headDim: d.headDim,
         pageSize,
-        maxBindingBytes: Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize),
+        dtype,
+        maxBindingBytes,
         budgetBytes: config.cache.memoryBytes,
         numPages: config.cache.numPages,
-        // Never more pages than max_num_seqs full-length sequences could use.
-        maxUsefulPages: Math.ceil((config.scheduler.maxNumSeqs * model.config.maxPositionEmbeddings) / pageSize),
+        maxUsefulPages,
       });
+      // Checked before the pool is allocated: the weights and the pool within the budget and the binding limit.
+      checkMemoryFits({ ...memory, tokens: sizing.tokens }, limits);
     } catch (error) {
-      if (error instanceof KvSizingError) throw new EngineConfigError(error.message);
+      if (error instanceof KvSizingError || error instanceof MemoryFitError) {
+        throw new EngineConfigError(error.message);
+      }
       throw error;
+    }
+    if (config.maxModelLen !== undefined && sizing.tokens < config.maxModelLen) {
+      const perToken = sizing.pageBytes / pageSize;
+      throw new EngineConfigError(
+        `max_model_len (${config.maxModelLen}) needs one sequence's ${config.maxModelLen} tokens of KV cache, but the ` +
+          `${sizing.dtype} KV pool holds ${sizing.tokens} tokens (${(sizing.totalBytes / 2 ** 20).toFixed(1)} MiB at ` +
+          `${perToken} bytes a token): lower max_model_len to at most ${sizing.tokens}, or raise kv_cache_memory to at ` +
+          `least ${Math.ceil((Math.ceil(config.maxModelLen / pageSize) * sizing.pageBytes) / 2 ** 20)} MiB`,
+      );
     }
     const shape = {
       numLayers: d.numLayers,
@@ -189,7 +220,7 @@ export class Engine {
     const askedMean = config.attention.gate === 'mean';
     const gateWeights = plasOn && !askedMean ? await loadPlasGateWeights(model.dir, shape) : null;
     const gates = gateWeights ? uploadGateWeights(gpu, gateWeights, shape) : [];
-    const pool = new PagedKvPool(gpu, model.dims, { numPages: sizing.numPages, pageSize, keySums: plasOn });
+    const pool = new PagedKvPool(gpu, model.dims, { numPages: sizing.numPages, pageSize, dtype, keySums: plasOn });
     const gate = !plasOn
       ? 'not loaded (PLAS is off for this engine)'
       : gateWeights
@@ -198,6 +229,17 @@ export class Engine {
           ? `mean pooling on all ${d.numLayers} layers (asked for; the folder's gate is not read)`
           : `mean pooling on all ${d.numLayers} layers (the folder has no gate)`;
     return new Engine(gpu, model, config, sizing, pool, gates, gate);
+  }
+
+  /** The longest sequence a request may have: max_model_len, at most (and by default) max_position_embeddings. */
+  private static contextLength(model: LoadedModel, config: EngineConfig): number {
+    const max = model.config.maxPositionEmbeddings;
+    if (config.maxModelLen !== undefined && config.maxModelLen > max) {
+      throw new EngineConfigError(
+        `max_model_len (${config.maxModelLen}) is over the model's max_position_embeddings (${max})`,
+      );
+    }
+    return config.maxModelLen ?? max;
   }
 
   /** The live PLAS config. */
@@ -256,7 +298,7 @@ export class Engine {
       if (this.closed) throw new EngineClosedError();
       const resolved = resolveRequest(input, {
         vocabSize: this.model.config.vocabSize,
-        contextLength: this.model.config.maxPositionEmbeddings,
+        contextLength: Engine.contextLength(this.model, this.config),
         kvTokens: this.kv.tokensThatFit(),
         defaults: this.model.generation,
         plas: this.plas,
@@ -539,6 +581,7 @@ export class Engine {
         freePages: kv.numFreePages,
         usage: kv.usage,
         tokensThatFit: this.kv.tokensThatFit(),
+        dtype: this.sizing.dtype,
         bytes: this.sizing.totalBytes,
         buffers: this.sizing.buffers,
         keySumBytes,

@@ -3,7 +3,8 @@
 // them) to one split of one sequence's keys and writes an unnormalised partial result; paged_attention_merge.wgsl
 // combines the splits of each sequence with a log-sum-exp.
 //
-// Bindings: 0 p: Params (uniform); 1 q: f32 [T, heads, D]; 2 k_pool: f32 [num_pages, page_size, kv_heads, D];
+// Bindings: 0 p: Params (uniform); 1 q: f32 [T, heads, D]; 2 k_pool: KV dtype [num_pages, page_size, kv_heads, D]
+//   (KvVec of lib/kv_f32.wgsl or lib/kv_f16.wgsl);
 //   3 v_pool: same; 4 seqs: u32 [B, 4] (query_offset, num_queries, kv_length, table_offset); 5 block_tables: u32 [n];
 //   6 items: u32 [num_items, 4] (seq, kv_start, kv_count, 0): split `item` of sequence `seq` reads visit keys
 //   kv_start ..< kv_start + kv_count (clamped to kv_length); 7 partial_acc: f32 [num_items, heads, D];
@@ -35,8 +36,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k_pool: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v_pool: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k_pool: array<KvVec>;
+@group(0) @binding(3) var<storage, read> v_pool: array<KvVec>;
 @group(0) @binding(4) var<storage, read> seqs: array<vec4<u32>>;
 @group(0) @binding(5) var<storage, read> block_tables: array<u32>;
 @group(0) @binding(6) var<storage, read> items: array<vec4<u32>>;

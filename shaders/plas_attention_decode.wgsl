@@ -2,7 +2,8 @@
 // replaced by the blocks plas_union.wgsl listed for the sequence's unit and kv head (the union over the query heads of
 // the GQA group, so each selected block is read once per group). paged_attention_merge.wgsl then combines the splits.
 //
-// Bindings: 0 p: Params (uniform); 1 q: f32 [T, heads, D]; 2 k_pool: f32 [num_pages, page_size, kv_heads, D];
+// Bindings: 0 p: Params (uniform); 1 q: f32 [T, heads, D]; 2 k_pool: KV dtype [num_pages, page_size, kv_heads, D]
+//   (KvVec of lib/kv_f32.wgsl or lib/kv_f16.wgsl);
 //   3 v_pool: same; 4 seqs: u32 [B, 4] (query_offset, num_queries, kv_length, table_offset); 5 block_tables: u32 [n];
 //   6 units: u32 [U, 4] (seq, first_query, count, dense) of decoding sequences (count 1, first_query 0);
 //   7 items: u32 [num_items, 4] (unit, split, num_splits, 0); 8 lists: u32 [U, kv_heads, max_blocks];
@@ -17,7 +18,10 @@
 // The visit: the n listed blocks of (unit, kv head) are cut into num_splits runs of ceil(n / num_splits) blocks (the
 //   count is only known on the GPU). Visit key u is position (list[u >> block_shift] << block_shift) |
 //   (u & (block_size - 1)); the list is sorted and only its last block can reach past the query's position, so the
-//   keys a query sees are the first `total` visit keys. Per tile of TILE visit keys as in the dense kernel.
+//   keys a query sees are the first `total` visit keys. With a sliding window W = p.window > 0 the query sees only
+//   positions > its position - W: those are the visit keys from `visit_lo` on (the list is sorted, so the keys before
+//   the window are a prefix of the visit), and a split's run is clamped to start there (a split wholly before it is
+//   empty). Per tile of TILE visit keys as in the dense kernel.
 //   The tile itself is lib/attention_decode_tile.wgsl and lib/attention_decode_paged.wgsl.
 
 struct Params {
@@ -32,12 +36,13 @@ struct Params {
   num_items: u32,
   scale_log2: f32,
   grid_x: u32,
+  window: u32, // sliding window in positions (0: none)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k_pool: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v_pool: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k_pool: array<KvVec>;
+@group(0) @binding(3) var<storage, read> v_pool: array<KvVec>;
 @group(0) @binding(4) var<storage, read> seqs: array<vec4<u32>>;
 @group(0) @binding(5) var<storage, read> block_tables: array<u32>;
 @group(0) @binding(6) var<storage, read> units: array<vec4<u32>>;
@@ -69,7 +74,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let per = (n + item.z - 1u) / item.z;
   var total = 0u;
   if (n > 0u) { total = min(n << p.block_shift, ((n - 1u) << p.block_shift) + pos_end - (lists[list + n - 1u] << p.block_shift)); }
-  let visit_begin = min(item.y * per, n) << p.block_shift;
+  // The first visit key inside the window: skip the listed blocks that end at or before its start, then the positions
+  // of the straddling block before it.
+  var visit_lo = 0u;
+  if (p.window > 0u && pos_end > p.window) {
+    let lo = pos_end - p.window;
+    var i = 0u;
+    while (i < n && ((lists[list + i] + 1u) << p.block_shift) <= lo) { i++; }
+    visit_lo = i << p.block_shift;
+    if (i < n) { visit_lo += lo - min(lo, lists[list + i] << p.block_shift); }
+  }
+  let visit_begin = max(min(item.y * per, n) << p.block_shift, visit_lo);
   let visit_end = min(min((item.y + 1u) * per, n) << p.block_shift, total);
   load_q_block(tid, (q_row * p.heads + head0) * D4, block_heads);
 

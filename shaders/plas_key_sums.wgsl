@@ -1,10 +1,11 @@
 // PLAS compressed keys, step 1: bring the per-page key sums up to date after a step's K/V write.
 //
-// Bindings: 0 p: Params (uniform); 1 k: f32 [numPages, page_size, kv_heads, D] (the layer's K pool, post-RoPE);
+// Bindings: 0 p: Params (uniform); 1 k: KV dtype [numPages, page_size, kv_heads, D] (the layer's K pool, post-RoPE,
+//   KvVec of lib/kv_f32.wgsl or lib/kv_f16.wgsl: the sums add the keys as stored, f16-rounded in an f16 pool);
 //   2 key_sums: f32 [numPages, kv_heads, D] (read and written); 3 items: u32 [items, 4] = (page, first_slot, count,
 //   block_offset): the slots first_slot ..< first_slot + count of `page` were written this step, and slot 0 of the page
 //   is position block_offset of its PLAS block; entry main_gate only: 4 gate: f32 [kv_heads, block_size, D].
-//   k, key_sums and gate are read as vec4 (D = 4 * d4).
+//   key_sums and gate are read as vec4 (D = 4 * d4), k as KvVec widened by kv_load().
 // Workgroup: WG threads (override); thread i of the grid owns column c (a vec4) of kv head h of item `item`, with
 //   i = (item * kv_heads + h) * d4 + c. Grid: ceil(items * kv_heads * d4 / WG) workgroups, folded into 2-D
 //   (wg.x + wg.y * grid_x).
@@ -25,7 +26,7 @@ struct Params {
 override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> k: array<KvVec>;
 @group(0) @binding(2) var<storage, read_write> key_sums: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> items: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> gate: array<vec4<f32>>;
@@ -58,7 +59,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   var acc = vec4<f32>(0.0);
   if (s.item.y != 0u) { acc = key_sums[dst]; }
   for (var slot = s.item.y; slot < s.item.y + s.item.z; slot++) {
-    acc += k[((page * p.page_size + slot) * p.kv_heads + s.h) * p.d4 + s.c];
+    acc += kv_load(k[((page * p.page_size + slot) * p.kv_heads + s.h) * p.d4 + s.c]);
   }
   key_sums[dst] = acc;
 }
@@ -73,7 +74,7 @@ fn main_gate(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
   if (s.item.y != 0u) { acc = key_sums[dst]; }
   for (var slot = s.item.y; slot < s.item.y + s.item.z; slot++) {
     let w = gate[((s.h * p.block_size) + s.item.w + slot) * p.d4 + s.c];
-    acc = fma(w, k[((page * p.page_size + slot) * p.kv_heads + s.h) * p.d4 + s.c], acc);
+    acc = fma(w, kv_load(k[((page * p.page_size + slot) * p.kv_heads + s.h) * p.d4 + s.c]), acc);
   }
   key_sums[dst] = acc;
 }

@@ -8,11 +8,13 @@
 // Workgroup: WG threads (override) = RPW rows x TPR lanes (override TPR); lane l of a row owns the words l, l + TPR, ..
 //   (32 blocks each). Grid: items x row_groups workgroups (row_groups = ceil(rows_per_item / RPW)), folded into 2-D
 //   (id = wg.x + wg.y * grid_x). Row i of item it is token first_query + i / heads, head i % heads.
-// Computes, for a query at position pos with nb = min(pos / block_size + 1, max_blocks) candidate blocks and scores
-//   s[0 ..< nb]:
-//   nb <= right: keep every block. Otherwise lo = min s, hi = max s; `iterations` times: mid = (lo + hi) * 0.5,
-//   c = #(s >= mid); c < left -> hi = mid; c > right -> lo = mid; else stop (mid stays). Keep s >= mid (the last mid).
-//   Always keep block 0 (attention sink), the query's own block nb - 1 and the one before it.
+// Computes, for a query at position pos with nb = min(pos / block_size + 1, max_blocks) blocks and scores s[0 ..< nb]:
+//   the candidates are blocks fb ..< nb, fb = 0, or under a sliding window (p.window > 0) the block of the first
+//   position the query sees, (pos + 1 - window) / block_size: blocks wholly before the window are never kept.
+//   nb - fb <= right: keep every candidate. Otherwise lo = min s, hi = max s over the candidates; `iterations` times:
+//   mid = (lo + hi) * 0.5, c = #(candidates with s >= mid); c < left -> hi = mid; c > right -> lo = mid; else stop
+//   (mid stays). Keep the candidates with s >= mid (the last mid). Always keep block 0 (attention sink) when it is a
+//   candidate, the query's own block nb - 1 and the one before it (when a candidate).
 // Lanes combine their min, max and counts with workgroup atomics (floats as order-preserving u32 keys); a row that has
 //   stopped keeps its mid while the others iterate, so every barrier stays in uniform control flow. The three count
 //   buffers rotate so one barrier per iteration suffices: counter it % 3 is added to, then read after the barrier, and
@@ -30,6 +32,7 @@ struct Params {
   iterations: u32,
   row_groups: u32,
   grid_x: u32,
+  window: u32, // sliding window in positions (0: none)
 }
 
 override TPR: u32 = 8u; // lanes per row, a power of two <= WG
@@ -70,10 +73,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let head = i % p.heads;
   let qrow = s.x + t;
   var nb = 0u;
-  if (valid) { nb = min((s.z - s.y + t) / p.block_size + 1u, p.max_blocks); }
+  var fb = 0u; // first candidate block
+  if (valid) {
+    let pos = s.z - s.y + t;
+    nb = min(pos / p.block_size + 1u, p.max_blocks);
+    if (p.window > 0u && pos + 1u > p.window) { fb = min((pos + 1u - p.window) / p.block_size, nb - 1u); }
+  }
   let base = ((qrow - select(0u, p.row_base, valid)) * p.heads + head) * p.max_blocks;
   let words = (nb + 31u) / 32u;
-  let search = nb > p.right;
+  let search = nb - fb > p.right;
 
   if (lane == 0u) {
     atomicStore(&row_min[r], 0xffffffffu);
@@ -85,7 +93,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     var lo = 3.0e38;
     var hi = -3.0e38;
     for (var w = lane; w < words; w += TPR) {
-      for (var b = w * 32u; b < min(nb, w * 32u + 32u); b++) {
+      for (var b = max(fb, w * 32u); b < min(nb, w * 32u + 32u); b++) {
         lo = min(lo, scores[base + b]);
         hi = max(hi, scores[base + b]);
       }
@@ -103,7 +111,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     var c = 0u;
     if (search) {
       for (var w = lane; w < words; w += TPR) {
-        for (var b = w * 32u; b < min(nb, w * 32u + 32u); b++) { c += select(0u, 1u, scores[base + b] >= mid); }
+        for (var b = max(fb, w * 32u); b < min(nb, w * 32u + 32u); b++) { c += select(0u, 1u, scores[base + b] >= mid); }
       }
     }
     atomicAdd(&row_count[(it % 3u) * RPW + r], c);
@@ -119,7 +127,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   let out = (qrow * p.heads + head) * p.words;
   for (var w = lane; w < p.words; w += TPR) {
     var bits = 0u;
-    for (var b = w * 32u; b < min(nb, w * 32u + 32u); b++) {
+    for (var b = max(fb, w * 32u); b < min(nb, w * 32u + 32u); b++) {
       let forced = b == 0u || b + 2u >= nb;
       if (forced || !search || scores[base + b] >= mid) { bits |= 1u << (b % 32u); }
     }

@@ -3,15 +3,20 @@
  * kernels in shaders/paged_*.wgsl and shaders/plas_*.wgsl, their launchers and twins all follow this contract.
  *
  * Pools, per layer (each its own buffer, so the pool is sharded by layer and by K/V: a 128K-token context of an 8B
- * model needs 512 MiB per buffer in f32, within SwiftShader's 1 GiB binding and a desktop GPU's; see kv-sizing.ts):
- *   k:        f32 [numPages, pageSize, kvHeads, D]   key of token slot s of page p at ((p * pageSize + s) * kvHeads + h) * D
- *   v:        f32 [numPages, pageSize, kvHeads, D]
+ * model needs 256 MiB per buffer in f16, 512 MiB in f32, within SwiftShader's 1 GiB binding and a desktop GPU's; see
+ * kv-sizing.ts). The pool dtype is the engine's cache.dtype: f16 (default; two halves a u32, element 2i in the low
+ * half, rounded to nearest even on store) or f32.
+ *   k:        KV dtype [numPages, pageSize, kvHeads, D]   key of token slot s of page p at ((p * pageSize + s) * kvHeads + h) * D
+ *   v:        KV dtype [numPages, pageSize, kvHeads, D]
  *   keySums:  f32 [numPages, kvHeads, D]             PLAS: per page, the sum over its filled slots of (post-RoPE) keys,
  *                                                     or of gate-weighted keys W[h, slotInBlock, d] * K[d] when a learned
  *                                                     gate is loaded. A PLAS block of B = ratio * pageSize tokens is
  *                                                     summarised by adding its pages' sums (divided by the tokens present
  *                                                     for mean pooling). Per-page sums are what the prefix cache can share:
  *                                                     a page's sums depend only on its own tokens and its position.
+ *
+ * Sliding window: a model with one (every layer, Mistral v0.1 style) has new token at position t attend keys
+ * t - window < j <= t only (PagedBatch.window; 0 for none).
  *
  * A step's batch (built on the CPU from the SchedulerOutput, uploaded once per step):
  *   queries:     f32 [totalTokens, heads, D]  the new tokens of all scheduled sequences, sequence after sequence
@@ -27,9 +32,18 @@
  */
 import type { Tensor } from '../gpu/tensor.ts';
 
+/** Element type of the K and V pools (the key sums stay f32). */
+export type KvDType = 'f16' | 'f32';
+export const KV_DTYPES: readonly KvDType[] = ['f16', 'f32'];
+
+/** Bytes of one K or V element in a pool of `dtype`. */
+export function kvElementBytes(dtype: KvDType): number {
+  return dtype === 'f16' ? 2 : 4;
+}
+
 export interface PagedKvLayer {
-  k: Tensor; // f32 [numPages, pageSize, kvHeads, D]
-  v: Tensor; // f32 [numPages, pageSize, kvHeads, D]
+  k: Tensor; // f16 or f32 [numPages, pageSize, kvHeads, D]
+  v: Tensor; // same dtype and shape as k
   /** Present when PLAS is on: f32 [numPages, kvHeads, D]. */
   keySums?: Tensor;
 }

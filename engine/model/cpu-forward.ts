@@ -2,14 +2,23 @@
  * The forward pass on the CPU from the kernels' TypeScript twins: the oracle the GPU forward is tested against.
  * Same structure as gpu-forward.ts, one sequence, a contiguous KV cache of Float32Arrays; slow, and simple on purpose.
  */
+import type { KvDType } from '../kv/paged-layout.ts';
 import { attention } from '../reference/attention.ts';
 import { embedding } from '../reference/embedding.ts';
 import { matmul } from '../reference/matmul.ts';
+import { pagedAttention, storeKv } from '../reference/paged-attention.ts';
 import { rmsnorm } from '../reference/rmsnorm.ts';
 import { rope } from '../reference/rope.ts';
 import { swiglu } from '../reference/swiglu.ts';
 import type { ModelDims } from './dims.ts';
 import type { LayerTensors, ModelTensors } from './model-tensors.ts';
+
+export interface CpuKvOptions {
+  /** What the cache stores: f16 rounds K and V on store as the engine's f16 pool does (default f32). */
+  dtype?: KvDType;
+  /** Sliding window: a token at position t attends keys t - window < j <= t only (default 0: none). */
+  window?: number;
+}
 
 export class CpuKvCache {
   readonly k: Float32Array[] = [];
@@ -18,6 +27,7 @@ export class CpuKvCache {
   constructor(
     readonly dims: ModelDims,
     readonly capacity: number,
+    readonly options: CpuKvOptions = {},
   ) {
     for (let l = 0; l < dims.numLayers; l++) {
       this.k.push(new Float32Array(capacity * dims.kvHeads * dims.headDim)); // [S, kvHeads, D]
@@ -47,8 +57,22 @@ function attentionBlock(
   }
   q = rope(q, positions, d.heads, d.rope); // [T, heads, D]
   k = rope(k, positions, d.kvHeads, d.rope);
-  kv.k[layer].set(k, start * kvDim);
-  kv.v[layer].set(v, start * kvDim);
+  const dtype = kv.options.dtype ?? 'f32';
+  kv.k[layer].set(storeKv(k, dtype), start * kvDim);
+  kv.v[layer].set(storeKv(v, dtype), start * kvDim);
+  if (kv.options.window) {
+    // The paged twin over one page holding the whole cache: it knows the window.
+    const seq = { queryOffset: 0, numQueries: T, kvLength: start + T, blockTable: [0] };
+    const shape = {
+      heads: d.heads,
+      kvHeads: d.kvHeads,
+      D: d.headDim,
+      pageSize: kv.capacity,
+      window: kv.options.window,
+    };
+    const windowed = pagedAttention(q, kv.k[layer], kv.v[layer], [seq], shape);
+    return matmul(windowed, w.o, undefined, T, d.hidden, qDim);
+  }
   const attn = attention(q, kv.k[layer], kv.v[layer], {
     T,
     heads: d.heads,

@@ -246,7 +246,7 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
   const kernel = 'plas_attention';
   expectTensor(kernel, 'q', a.q, 'f32', ['T', 'heads', 'D']);
   const [T, heads, D] = a.q.shape;
-  expectTensor(kernel, 'layer.k', a.layer.k, 'f32', ['numPages', a.batch.pageSize, 'kvHeads', D]);
+  expectTensor(kernel, 'layer.k', a.layer.k, ['f16', 'f32'], ['numPages', a.batch.pageSize, 'kvHeads', D]);
   const [numPages, , kvHeads] = a.layer.k.shape;
   expectTensor(kernel, 'layer.keySums', a.layer.keySums, 'f32', [numPages, kvHeads, D]);
   const total = a.batch.host.reduce((n, s) => n + s.numQueries, 0);
@@ -291,6 +291,7 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
       left,
       right,
       iterations: a.config.iterations,
+      window: a.batch.window ?? 0,
     });
     const bytes = ch.rows * heads * plan.maxBlocks * 4;
     if (sampled && a.stats?.recall) chunkReads.push(gatherRecallRows(step, a, u, ch));
@@ -300,7 +301,16 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
 
   plasUnion(step, { selection: u.selection, seqs, units: u.units, lists: u.lists, counts: u.counts, blockSize });
 
-  const sparse = { q: a.q, layer: a.layer, seqs, blockTables, units: u.units, lists: u.lists, counts: u.counts };
+  const sparse = {
+    q: a.q,
+    layer: a.layer,
+    seqs,
+    blockTables,
+    units: u.units,
+    lists: u.lists,
+    counts: u.counts,
+    window: a.batch.window ?? 0,
+  };
   if (u.prefillItems) {
     plasAttentionPrefill(step, { ...sparse, out: a.out, blockSize, scale: a.scale, items: u.prefillItems });
   }

@@ -1,11 +1,15 @@
 /**
  * TypeScript twins of the paged KV kernels (layout: engine/kv/paged-layout.ts):
- * - writePagedKv (shaders/paged_kv_write.wgsl): scatter new tokens' K/V rows into pool slots;
+ * - writePagedKv (shaders/paged_kv_write.wgsl): scatter new tokens' K/V rows into pool slots; for an f16 pool
+ *   saturated to +-65504 and rounded to f16 (to nearest even), storeKv(): the twin's pools are Float32Arrays holding
+ *   the values the GPU pool holds;
  * - pagedAttention (shaders/paged_attention_{decode,merge,prefill}.wgsl): per sequence, gather its keys and values
- *   through its block table, then plain causal softmax(Q K^T * scale) V with grouped-query heads, in f64.
+ *   through its block table, then plain causal softmax(Q K^T * scale) V with grouped-query heads, in f64; with a
+ *   sliding window W, the token at position t sees keys t - W < j <= t only.
  * Pools: [numPages, pageSize, kvHeads, D]; q, out: [T, heads, D]; k, v (new rows): [T, kvHeads, D].
  */
-import type { BatchSequence } from '../kv/paged-layout.ts';
+import { roundToDType } from '../gpu/dtype.ts';
+import type { BatchSequence, KvDType } from '../kv/paged-layout.ts';
 
 export interface PagedShape {
   heads: number;
@@ -14,6 +18,24 @@ export interface PagedShape {
   pageSize: number;
   /** Default 1/sqrt(D). */
   scale?: number;
+  /** Sliding window in positions; 0 or absent: none. */
+  window?: number;
+}
+
+const F16_MAX = 65504;
+
+/** What a pool of `dtype` holds after storing `values`: f16 saturates to the largest finite half, then rounds. */
+export function storeKv(values: Float32Array, dtype: KvDType): Float32Array {
+  if (dtype === 'f32') return values;
+  return roundToDType(
+    values.map((x) => Math.min(F16_MAX, Math.max(-F16_MAX, x))),
+    'f16',
+  );
+}
+
+/** First position a token at `position` sees: position + 1 - window under a sliding window, else 0. */
+export function firstVisible(position: number, window: number | undefined): number {
+  return window ? Math.max(0, position + 1 - window) : 0;
 }
 
 /** Write row t of k and v (kvHeads * D values) to slot slots[t] of the pools, in place. */
@@ -24,10 +46,11 @@ export function writePagedKv(
   v: Float32Array,
   slots: ArrayLike<number>,
   rowSize: number,
+  dtype: KvDType = 'f32',
 ): void {
   for (let t = 0; t < slots.length; t++) {
-    kPool.set(k.subarray(t * rowSize, (t + 1) * rowSize), slots[t] * rowSize);
-    vPool.set(v.subarray(t * rowSize, (t + 1) * rowSize), slots[t] * rowSize);
+    kPool.set(storeKv(k.slice(t * rowSize, (t + 1) * rowSize), dtype), slots[t] * rowSize);
+    vPool.set(storeKv(v.slice(t * rowSize, (t + 1) * rowSize), dtype), slots[t] * rowSize);
   }
 }
 
@@ -63,11 +86,12 @@ export function pagedAttention(
     const scores = new Float64Array(s.kvLength);
     for (let i = 0; i < s.numQueries; i++) {
       const visible = s.kvLength - s.numQueries + i + 1; // causal: keys 0 ..= its position
+      const first = firstVisible(visible - 1, shape.window); // and, with a window, the last `window` of them
       for (let h = 0; h < heads; h++) {
         const kvh = Math.floor(h / group);
         const qBase = ((s.queryOffset + i) * heads + h) * D;
         let max = Number.NEGATIVE_INFINITY;
-        for (let j = 0; j < visible; j++) {
+        for (let j = first; j < visible; j++) {
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[qBase + d] * k[j * rowSize + kvh * D + d];
           scores[j] = dot * scale;
@@ -75,7 +99,7 @@ export function pagedAttention(
         }
         let sum = 0;
         acc.fill(0);
-        for (let j = 0; j < visible; j++) {
+        for (let j = first; j < visible; j++) {
           const p = Math.exp(scores[j] - max);
           sum += p;
           for (let d = 0; d < D; d++) acc[d] += p * v[j * rowSize + kvh * D + d];

@@ -1,11 +1,12 @@
 /**
  * TypeScript twin of shaders/plas_attention_{prefill,decode}.wgsl (+ paged_attention_merge.wgsl): block-sparse causal
  * attention over the paged cache, in f64. Each unit (seq, firstQuery, count, dense) attends, per kv head, to the keys of
- * its listed blocks that each query may see (position <= the query's). lists[unit * kvHeads + kvh]: ascending block
+ * its listed blocks that each query may see (position <= the query's, and > position - window under a sliding window:
+ * a block straddling the window is masked per position, one wholly before it contributes nothing). lists[unit * kvHeads + kvh]: ascending block
  * ids. q, out: [T, heads, D]; pools: [numPages, pageSize, kvHeads, D]. Rows of no unit stay 0.
  */
 import type { BatchSequence } from '../kv/paged-layout.ts';
-import { gatherSequence } from './paged-attention.ts';
+import { firstVisible, gatherSequence } from './paged-attention.ts';
 
 export interface SparseShape {
   heads: number;
@@ -15,6 +16,8 @@ export interface SparseShape {
   blockSize: number;
   /** Default 1/sqrt(D). */
   scale?: number;
+  /** Sliding window in positions; 0 or absent: none. */
+  window?: number;
 }
 
 export function plasSparseAttention(
@@ -39,11 +42,12 @@ export function plasSparseAttention(
     const v = gatherSequence(vPool, seq, s.pageSize, rowSize);
     for (let t = firstQuery; t < firstQuery + count; t++) {
       const pos = seq.kvLength - seq.numQueries + t;
+      const first = firstVisible(pos, s.window);
       for (let h = 0; h < heads; h++) {
         const kvh = Math.floor(h / group);
         const keys: number[] = [];
         for (const b of lists[u * kvHeads + kvh]) {
-          for (let j = b * blockSize; j < Math.min((b + 1) * blockSize, pos + 1); j++) keys.push(j);
+          for (let j = Math.max(b * blockSize, first); j < Math.min((b + 1) * blockSize, pos + 1); j++) keys.push(j);
         }
         const qBase = ((seq.queryOffset + t) * heads + h) * D;
         const logits = keys.map((j) => {

@@ -5,7 +5,8 @@
  * For a row of candidate scores s[0 ..< nb]: when nb <= right every block is kept. Otherwise lo = min s, hi = max s;
  * repeat `iterations` times (until stopped): mid = (lo + hi) / 2, c = #(s >= mid); c < left -> hi = mid;
  * c > right -> lo = mid; else stop. Keep s >= mid (the last mid). Always keep block 0 (attention sink), the query's own
- * block nb - 1 and the one before it.
+ * block nb - 1 and the one before it. Under a sliding window the candidates are blocks fb ..< nb only, fb the block of
+ * the first position the query sees: the search and the forced blocks never reach before it.
  */
 import { SEQ_COLUMNS, SEQ_KV_LENGTH, SEQ_NUM_QUERIES, SEQ_QUERY_OFFSET } from '../kv/paged-layout.ts';
 
@@ -23,14 +24,14 @@ export interface RowSelection {
 }
 
 /** Select blocks for one row of scores (length nb, f32 values). */
-export function selectRow(scores: ArrayLike<number>, nb: number, r: TopkRange): RowSelection {
+export function selectRow(scores: ArrayLike<number>, nb: number, r: TopkRange, fb = 0): RowSelection {
   const f = Math.fround;
   const keep = new Uint8Array(nb);
-  let thresholdCount = nb;
-  if (nb > r.right) {
+  let thresholdCount = nb - fb;
+  if (nb - fb > r.right) {
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
-    for (let b = 0; b < nb; b++) {
+    for (let b = fb; b < nb; b++) {
       lo = Math.min(lo, scores[b]);
       hi = Math.max(hi, scores[b]);
     }
@@ -39,17 +40,17 @@ export function selectRow(scores: ArrayLike<number>, nb: number, r: TopkRange): 
     for (let it = 0; it < r.iterations; it++) {
       mid = f(f(lo + hi) * 0.5);
       c = 0;
-      for (let b = 0; b < nb; b++) if (scores[b] >= mid) c++;
+      for (let b = fb; b < nb; b++) if (scores[b] >= mid) c++;
       if (c < r.left) hi = mid;
       else if (c > r.right) lo = mid;
       else break;
     }
     thresholdCount = c;
-    for (let b = 0; b < nb; b++) keep[b] = scores[b] >= mid ? 1 : 0;
-  } else keep.fill(1);
-  keep[0] = 1;
+    for (let b = fb; b < nb; b++) keep[b] = scores[b] >= mid ? 1 : 0;
+  } else keep.fill(1, fb);
+  if (fb === 0) keep[0] = 1;
   keep[nb - 1] = 1;
-  if (nb >= 2) keep[nb - 2] = 1;
+  if (nb - 2 >= fb) keep[nb - 2] = 1;
   const blocks: number[] = [];
   for (let b = 0; b < nb; b++) if (keep[b]) blocks.push(b);
   return { thresholdCount, blocks };
@@ -63,6 +64,8 @@ export interface SelectShape extends TopkRange {
   words: number;
   totalTokens: number;
   rowBase: number;
+  /** Sliding window in positions; 0 or absent: none. */
+  window?: number;
 }
 
 /**
@@ -82,10 +85,11 @@ export function plasSelectTopk(
     for (let t = firstQuery; t < firstQuery + count; t++) {
       const pos = sq[SEQ_KV_LENGTH] - sq[SEQ_NUM_QUERIES] + t;
       const nb = Math.floor(pos / s.blockSize) + 1;
+      const fb = s.window && pos + 1 > s.window ? Math.min(Math.floor((pos + 1 - s.window) / s.blockSize), nb - 1) : 0;
       const row = sq[SEQ_QUERY_OFFSET] + t;
       for (let h = 0; h < s.heads; h++) {
         const base = ((row - s.rowBase) * s.heads + h) * s.maxBlocks;
-        const { blocks } = selectRow(scores.subarray(base, base + nb), nb, s);
+        const { blocks } = selectRow(scores.subarray(base, base + nb), nb, s, fb);
         const out = (row * s.heads + h) * s.words;
         for (const b of blocks) selection[out + (b >> 5)] |= 1 << (b & 31);
       }

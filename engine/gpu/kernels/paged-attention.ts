@@ -6,14 +6,16 @@
  *   folded query rows x key tiles with an online softmax.
  * Both kinds go in one call: up to three dispatches over CPU-built work lists (planPagedAttention), which are uploaded
  * once per (step, batch, shape) and shared by every layer of the step. Query head h uses kv head floor(h / group).
+ * Pools are f16 or f32 (lib/kv_f16.wgsl or lib/kv_f32.wgsl, by the pool's dtype). A sliding window (batch.window)
+ * starts each decode sequence's splits at its window (CPU plan) and masks the prefill rows per position (shader).
  */
-import type { BatchSequence, PagedKvLayer } from '../../kv/paged-layout.ts';
+import type { BatchSequence, KvDType, PagedKvLayer } from '../../kv/paged-layout.ts';
 import { packBatch, SEQ_COLUMNS } from '../../kv/paged-layout.ts';
 import { expect, expectDistinct, expectTensor, grid, nextPowerOfTwo } from '../check.ts';
 import type { Step } from '../step.ts';
 import type { Tensor } from '../tensor.ts';
 import { uniformLayout } from '../uniforms.ts';
-import { expectPagedLayer } from './paged-kv-write.ts';
+import { expectPagedLayer, kvLib } from './paged-kv-write.ts';
 
 export { writePagedKv } from './paged-kv-write.ts';
 
@@ -25,6 +27,8 @@ export interface PagedBatch {
   /** The CPU-side copy of the same batch (work lists are built from it). */
   host: readonly BatchSequence[];
   pageSize: number;
+  /** Sliding window: a token at position t attends keys t - window < j <= t only. 0 or absent: none. */
+  window?: number;
 }
 
 export interface PagedAttentionArgs {
@@ -69,19 +73,24 @@ export const PAGED_PREFILL_PARAMS = uniformLayout('paged_attention_prefill', 'pa
   ['num_items', 'u32'],
   ['scale_log2', 'f32'],
   ['grid_x', 'u32'],
+  ['window', 'u32'],
 ] as const);
 
-/** Shader libraries of the paged decode and prefill kernels, shared with the PLAS kernels that differ only in the visit. */
-export const PAGED_DECODE_LIBS = [
-  'lib/attention_decode_tile.wgsl',
-  'lib/paged_kv.wgsl',
-  'lib/attention_decode_paged.wgsl',
-];
-export const PAGED_PREFILL_LIBS = [
-  'lib/attention_prefill_tile.wgsl',
-  'lib/paged_kv.wgsl',
-  'lib/attention_prefill_paged.wgsl',
-];
+/**
+ * Shader libraries of the paged decode and prefill kernels over pools of `dtype`, shared with the PLAS kernels that
+ * differ only in the visit.
+ */
+export function pagedDecodeLibs(dtype: KvDType): string[] {
+  return [kvLib(dtype), 'lib/attention_decode_tile.wgsl', 'lib/paged_kv.wgsl', 'lib/attention_decode_paged.wgsl'];
+}
+export function pagedPrefillLibs(dtype: KvDType): string[] {
+  return [kvLib(dtype), 'lib/attention_prefill_tile.wgsl', 'lib/paged_kv.wgsl', 'lib/attention_prefill_paged.wgsl'];
+}
+
+/** First position a token at `position` attends: position + 1 - window under a sliding window, else 0. */
+export function windowStart(position: number, window: number | undefined): number {
+  return window ? Math.max(0, position + 1 - window) : 0;
+}
 
 const MAX_HEAD_DIM = 256;
 const MAX_THREADS = 256;
@@ -145,6 +154,7 @@ function planDecode(
   shape: PagedAttentionShape,
   workgroupBytes: number,
   tilesPerSplit?: number,
+  window?: number,
 ): PagedDecodePlan {
   const d4 = shape.headDim / 4;
   const group = shape.heads / shape.kvHeads;
@@ -156,7 +166,9 @@ function planDecode(
   const threads = Math.min(MAX_THREADS, Math.ceil((headsPerBlock * d4) / 32) * 32);
 
   const decoding = seqs.flatMap((s, b) => (s.numQueries === 1 ? [b] : []));
-  const tilesOf = (b: number) => Math.ceil(seqs[b].kvLength / tile);
+  // Under a sliding window a decoding token's keys start at its window: the splits cover only those.
+  const firstKey = (b: number) => windowStart(seqs[b].kvLength - 1, window);
+  const tilesOf = (b: number) => Math.ceil((seqs[b].kvLength - firstKey(b)) / tile);
   const totalTiles = decoding.reduce((n, b) => n + tilesOf(b), 0);
   const targetSplits = Math.ceil(DECODE_TARGET_WORKGROUPS / (shape.kvHeads * headBlocks));
   const perSplit =
@@ -171,7 +183,7 @@ function planDecode(
     largest = Math.max(largest, even);
     merges.push(b, items.length / 4, Math.ceil(tiles / even), 0);
     for (let t0 = 0; t0 < tiles; t0 += even) {
-      const kvStart = t0 * tile;
+      const kvStart = firstKey(b) + t0 * tile;
       items.push(b, kvStart, Math.min(even * tile, seqs[b].kvLength - kvStart), 0);
     }
   }
@@ -229,10 +241,10 @@ export function planPagedAttention(
   seqs: readonly BatchSequence[],
   shape: PagedAttentionShape,
   workgroupBytes: number,
-  options: { tilesPerSplit?: number } = {},
+  options: { tilesPerSplit?: number; window?: number } = {},
 ): PagedAttentionPlan {
   return {
-    decode: planDecode(seqs, shape, workgroupBytes, options.tilesPerSplit),
+    decode: planDecode(seqs, shape, workgroupBytes, options.tilesPerSplit, options.window),
     prefill: planPrefill(seqs, shape, workgroupBytes),
   };
 }
@@ -342,7 +354,10 @@ export function pagedAttention(step: Step, a: PagedAttentionArgs): void {
   expectTensor(kernel, 'q', a.q, 'f32', ['T', 'heads', 'D']);
   const [T, heads, D] = a.q.shape;
   const [numPages, pageSize, kvHeads] = expectPagedLayer(kernel, a.layer);
-  expectTensor(kernel, 'layer.k', a.layer.k, 'f32', [numPages, pageSize, kvHeads, D]);
+  expectTensor(kernel, 'layer.k', a.layer.k, a.layer.k.dtype, [numPages, pageSize, kvHeads, D]);
+  const window = a.batch.window ?? 0;
+  expect(kernel, Number.isInteger(window) && window >= 0, () => `batch.window must be an integer >= 0, got ${window}`);
+  const kvDtype = a.layer.k.dtype as KvDType;
   expectTensor(kernel, 'out', a.out, 'f32', [T, heads, D]);
   expect(kernel, D <= MAX_HEAD_DIM, () => `head dim must be a multiple of 4 in [4, 256], got ${D}`);
   expect(kernel, heads % kvHeads === 0, () => `heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
@@ -372,6 +387,7 @@ export function pagedAttention(step: Step, a: PagedAttentionArgs): void {
     checkBatch(kernel, a.batch, T, numPages, pageSize);
     return planPagedAttention(a.batch.host, shape, limits.maxComputeWorkgroupStorageSize, {
       tilesPerSplit: a.tilesPerSplit,
+      window,
     });
   });
   const { decode, prefill } = u.plan;
@@ -391,7 +407,7 @@ export function pagedAttention(step: Step, a: PagedAttentionArgs): void {
       pipeline: step.gpu.pipelines.get({
         kernel: k,
         file: 'paged_attention_decode.wgsl',
-        libs: PAGED_DECODE_LIBS,
+        libs: pagedDecodeLibs(kvDtype),
         constants: { D4: d4, HB: decode.headsPerBlock, TILE: decode.tile, WG: decode.threads },
       }),
       uniforms: PAGED_DECODE_PARAMS.pack({
@@ -435,7 +451,7 @@ export function pagedAttention(step: Step, a: PagedAttentionArgs): void {
       pipeline: step.gpu.pipelines.get({
         kernel: k,
         file: 'paged_attention_prefill.wgsl',
-        libs: PAGED_PREFILL_LIBS,
+        libs: pagedPrefillLibs(kvDtype),
         constants: { D4: d4, BQ: prefill.rowsPerTile, BK: prefill.keysPerTile, TPR: prefill.threadsPerRow },
       }),
       uniforms: PAGED_PREFILL_PARAMS.pack({
@@ -447,6 +463,7 @@ export function pagedAttention(step: Step, a: PagedAttentionArgs): void {
         num_items: tiles,
         scale_log2: scaleLog2,
         grid_x: gx,
+        window,
       }),
       bindings: [a.q, a.layer.k, a.layer.v, seqs, blockTables, u.prefillItems, a.out],
       workgroups: [gx, gy],

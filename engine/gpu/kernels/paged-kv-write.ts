@@ -1,5 +1,5 @@
 /** Launcher for shaders/paged_kv_write.wgsl: scatter the new tokens' K/V rows into their pages (paged-layout.ts). */
-import type { PagedKvLayer } from '../../kv/paged-layout.ts';
+import { KV_DTYPES, type KvDType, type PagedKvLayer } from '../../kv/paged-layout.ts';
 import { expect, expectDistinct, expectTensor, grid } from '../check.ts';
 import type { Step } from '../step.ts';
 import type { Tensor } from '../tensor.ts';
@@ -19,17 +19,22 @@ export interface PagedKvWriteArgs {
   v: Tensor;
   /** u32 [T]: page * pageSize + slot of each token (slotMapping() in paged-layout.ts) */
   slotMapping: Tensor;
-  /** Pools f32 [numPages, pageSize, kvHeads, D]. keySums (PLAS) is not touched here. */
+  /** Pools f16 or f32 [numPages, pageSize, kvHeads, D] (f16 rounds on store). keySums (PLAS) is not touched here. */
   layer: PagedKvLayer;
 }
 
 const THREADS = 256;
 
-/** Checks a layer's pools and returns their [numPages, pageSize, kvHeads, D]. */
+/** The WGSL library that reads and stores pool elements of a pool dtype (lib/kv_f16.wgsl packs two halves a u32). */
+export function kvLib(dtype: KvDType): string {
+  return dtype === 'f16' ? 'lib/kv_f16.wgsl' : 'lib/kv_f32.wgsl';
+}
+
+/** Checks a layer's pools (f16 or f32, K and V alike) and returns their [numPages, pageSize, kvHeads, D]. */
 export function expectPagedLayer(kernel: string, layer: PagedKvLayer): [number, number, number, number] {
-  expectTensor(kernel, 'layer.k', layer.k, 'f32', ['numPages', 'pageSize', 'kvHeads', 'D']);
+  expectTensor(kernel, 'layer.k', layer.k, KV_DTYPES, ['numPages', 'pageSize', 'kvHeads', 'D']);
   const [numPages, pageSize, kvHeads, D] = layer.k.shape;
-  expectTensor(kernel, 'layer.v', layer.v, 'f32', [numPages, pageSize, kvHeads, D]);
+  expectTensor(kernel, 'layer.v', layer.v, layer.k.dtype, [numPages, pageSize, kvHeads, D]);
   expect(kernel, D % 4 === 0 && D >= 4, () => `head dim must be a positive multiple of 4, got ${D}`);
   expect(
     kernel,
@@ -55,7 +60,12 @@ export function writePagedKv(step: Step, a: PagedKvWriteArgs): void {
   const [gx, gy] = grid(Math.ceil((T * rowVec4) / THREADS), step.gpu.limits.maxComputeWorkgroupsPerDimension);
   step.dispatch({
     kernel,
-    pipeline: step.gpu.pipelines.get({ kernel, file: 'paged_kv_write.wgsl', constants: { WG: THREADS } }),
+    pipeline: step.gpu.pipelines.get({
+      kernel,
+      file: 'paged_kv_write.wgsl',
+      libs: [kvLib(a.layer.k.dtype as KvDType)],
+      constants: { WG: THREADS },
+    }),
     uniforms: PAGED_KV_WRITE_PARAMS.pack({ tokens: T, row_vec4: rowVec4, num_slots: numPages * pageSize, grid_x: gx }),
     bindings: [a.k, a.v, a.slotMapping, a.layer.k, a.layer.v],
     workgroups: [gx, gy],

@@ -7,12 +7,12 @@
  *   flash-decoding over the listed blocks of each decoding sequence, log-sum-exp merge per sequence.
  * Work lists come from engine/plas/plan.ts (prefillItems, decodeSplits).
  */
-import type { PagedKvLayer } from '../../kv/paged-layout.ts';
+import type { KvDType, PagedKvLayer } from '../../kv/paged-layout.ts';
 import { expect, expectDistinct, expectTensor, grid, nextPowerOfTwo } from '../check.ts';
 import type { Step } from '../step.ts';
 import type { Tensor } from '../tensor.ts';
 import { uniformLayout } from '../uniforms.ts';
-import { PAGED_DECODE_LIBS, PAGED_MERGE_PARAMS, PAGED_PREFILL_LIBS } from './paged-attention.ts';
+import { PAGED_MERGE_PARAMS, pagedDecodeLibs, pagedPrefillLibs } from './paged-attention.ts';
 
 export const PLAS_PREFILL_PARAMS = uniformLayout('plas_attention_prefill', 'plas_attention_prefill.wgsl', [
   ['heads', 'u32'],
@@ -25,6 +25,7 @@ export const PLAS_PREFILL_PARAMS = uniformLayout('plas_attention_prefill', 'plas
   ['num_items', 'u32'],
   ['scale_log2', 'f32'],
   ['grid_x', 'u32'],
+  ['window', 'u32'],
 ] as const);
 
 export const PLAS_DECODE_PARAMS = uniformLayout('plas_attention_decode', 'plas_attention_decode.wgsl', [
@@ -39,6 +40,7 @@ export const PLAS_DECODE_PARAMS = uniformLayout('plas_attention_decode', 'plas_a
   ['num_items', 'u32'],
   ['scale_log2', 'f32'],
   ['grid_x', 'u32'],
+  ['window', 'u32'],
 ] as const);
 
 const MAX_THREADS = 256;
@@ -62,6 +64,8 @@ export interface PlasSparseCommon {
   out: Tensor;
   blockSize: number;
   scale?: number;
+  /** Sliding window: a token at position t attends keys t - window < j <= t only. 0 or absent: none. */
+  window?: number;
 }
 
 export interface PlasPrefillArgs extends PlasSparseCommon {
@@ -134,9 +138,11 @@ function checkCommon(kernel: string, a: PlasSparseCommon) {
   expectTensor(kernel, 'q', a.q, 'f32', ['T', 'heads', 'D']);
   const [T, heads, D] = a.q.shape;
   expect(kernel, D % 4 === 0 && D >= 4 && D <= 256, () => `head dim must be a multiple of 4 in [4, 256], got ${D}`);
-  expectTensor(kernel, 'layer.k', a.layer.k, 'f32', ['numPages', 'pageSize', 'kvHeads', D]);
+  expectTensor(kernel, 'layer.k', a.layer.k, ['f16', 'f32'], ['numPages', 'pageSize', 'kvHeads', D]);
   const [numPages, pageSize, kvHeads] = a.layer.k.shape;
-  expectTensor(kernel, 'layer.v', a.layer.v, 'f32', [numPages, pageSize, kvHeads, D]);
+  expectTensor(kernel, 'layer.v', a.layer.v, a.layer.k.dtype, [numPages, pageSize, kvHeads, D]);
+  const window = a.window ?? 0;
+  expect(kernel, Number.isInteger(window) && window >= 0, () => `window must be an integer >= 0, got ${window}`);
   expect(kernel, heads % kvHeads === 0, () => `heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
   expect(
     kernel,
@@ -156,12 +162,21 @@ function checkCommon(kernel: string, a: PlasSparseCommon) {
   for (const [name, t] of Object.entries({ q: a.q, 'layer.k': a.layer.k, 'layer.v': a.layer.v, lists: a.lists })) {
     expectDistinct(kernel, { [name]: t, out: a.out });
   }
-  return { heads, D, kvHeads, pageSize, scale, maxBlocks: a.lists.shape[2] };
+  return {
+    heads,
+    D,
+    kvHeads,
+    pageSize,
+    scale,
+    maxBlocks: a.lists.shape[2],
+    window,
+    kvDtype: a.layer.k.dtype as KvDType,
+  };
 }
 
 export function plasAttentionPrefill(step: Step, a: PlasPrefillArgs): void {
   const kernel = 'plas_attention_prefill';
-  const { heads, D, kvHeads, pageSize, scale, maxBlocks } = checkCommon(kernel, a);
+  const { heads, D, kvHeads, pageSize, scale, maxBlocks, window, kvDtype } = checkCommon(kernel, a);
   expectTensor(kernel, 'items', a.items, 'u32', ['P', 4]);
   const plan = planPlasPrefill(D, step.gpu.limits.maxComputeWorkgroupStorageSize);
   const items = a.items.shape[0];
@@ -171,7 +186,7 @@ export function plasAttentionPrefill(step: Step, a: PlasPrefillArgs): void {
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: 'plas_attention_prefill.wgsl',
-      libs: PAGED_PREFILL_LIBS,
+      libs: pagedPrefillLibs(kvDtype),
       constants: { D4: D / 4, BQ: plan.rowsPerTile, BK: plan.keysPerTile, TPR: plan.threadsPerRow },
     }),
     uniforms: PLAS_PREFILL_PARAMS.pack({
@@ -185,6 +200,7 @@ export function plasAttentionPrefill(step: Step, a: PlasPrefillArgs): void {
       num_items: items,
       scale_log2: scale * Math.LOG2E,
       grid_x: gx,
+      window,
     }),
     bindings: [a.q, a.layer.k, a.layer.v, a.seqs, a.blockTables, a.units, a.items, a.lists, a.counts, a.out],
     workgroups: [gx, gy],
@@ -193,7 +209,7 @@ export function plasAttentionPrefill(step: Step, a: PlasPrefillArgs): void {
 
 export function plasAttentionDecode(step: Step, a: PlasDecodeArgs): void {
   const kernel = 'plas_attention_decode';
-  const { heads, D, kvHeads, pageSize, scale, maxBlocks } = checkCommon(kernel, a);
+  const { heads, D, kvHeads, pageSize, scale, maxBlocks, window, kvDtype } = checkCommon(kernel, a);
   expectTensor(kernel, 'items', a.items, 'u32', ['S', 4]);
   expectTensor(kernel, 'merges', a.merges, 'u32', ['M', 4]);
   const limits = step.gpu.limits;
@@ -208,7 +224,7 @@ export function plasAttentionDecode(step: Step, a: PlasDecodeArgs): void {
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: 'plas_attention_decode.wgsl',
-      libs: PAGED_DECODE_LIBS,
+      libs: pagedDecodeLibs(kvDtype),
       constants: { D4: d4, HB: plan.headsPerBlock, TILE: plan.tile, WG: plan.threads },
     }),
     uniforms: PLAS_DECODE_PARAMS.pack({
@@ -223,6 +239,7 @@ export function plasAttentionDecode(step: Step, a: PlasDecodeArgs): void {
       num_items: splits,
       scale_log2: scale * Math.LOG2E,
       grid_x: gx,
+      window,
     }),
     bindings: [
       a.q,

@@ -1,8 +1,10 @@
 /** Launcher for shaders/plas_key_sums.wgsl: per-page key sums (PLAS compressed keys) after a step's K/V write. */
+import type { KvDType } from '../../kv/paged-layout.ts';
 import { expect, expectDistinct, expectTensor, grid } from '../check.ts';
 import type { Step } from '../step.ts';
 import type { Tensor } from '../tensor.ts';
 import { uniformLayout } from '../uniforms.ts';
+import { kvLib } from './paged-kv-write.ts';
 
 export const PLAS_KEY_SUMS_PARAMS = uniformLayout('plas_key_sums', 'plas_key_sums.wgsl', [
   ['items', 'u32'],
@@ -14,7 +16,7 @@ export const PLAS_KEY_SUMS_PARAMS = uniformLayout('plas_key_sums', 'plas_key_sum
 ] as const);
 
 export interface PlasKeySumsArgs {
-  /** f32 [numPages, pageSize, kvHeads, D]: the layer's K pool, this step's keys already written. */
+  /** f16 or f32 [numPages, pageSize, kvHeads, D]: the layer's K pool, this step's keys already written. */
   k: Tensor;
   /** f32 [numPages, kvHeads, D], updated in place. */
   keySums: Tensor;
@@ -30,7 +32,7 @@ const WG = 64;
 
 export function plasKeySums(step: Step, a: PlasKeySumsArgs): void {
   const kernel = 'plas_key_sums';
-  expectTensor(kernel, 'k', a.k, 'f32', ['numPages', 'pageSize', 'kvHeads', 'D']);
+  expectTensor(kernel, 'k', a.k, ['f16', 'f32'], ['numPages', 'pageSize', 'kvHeads', 'D']);
   const [numPages, pageSize, kvHeads, D] = a.k.shape;
   expect(kernel, D % 4 === 0 && D >= 4 && D <= 256, () => `head dim must be a multiple of 4 in [4, 256], got ${D}`);
   expectTensor(kernel, 'keySums', a.keySums, 'f32', [numPages, kvHeads, D]);
@@ -51,6 +53,7 @@ export function plasKeySums(step: Step, a: PlasKeySumsArgs): void {
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: 'plas_key_sums.wgsl',
+      libs: [kvLib(a.k.dtype as KvDType)],
       entryPoint: a.gate ? 'main_gate' : 'main',
       constants: { WG },
     }),

@@ -16,6 +16,7 @@ export const PLAS_SELECT_TOPK_PARAMS = uniformLayout('plas_select_topk', 'plas_s
   ['iterations', 'u32'],
   ['row_groups', 'u32'],
   ['grid_x', 'u32'],
+  ['window', 'u32'],
 ] as const);
 
 export interface PlasSelectTopkArgs {
@@ -34,6 +35,8 @@ export interface PlasSelectTopkArgs {
   /** Largest count of an item. */
   maxItemTokens: number;
   rowBase?: number;
+  /** Sliding window: blocks wholly before a query's window are not candidates. 0 or absent: none. */
+  window?: number;
 }
 
 const WG = 256;
@@ -56,6 +59,8 @@ export function plasSelectTopk(step: Step, a: PlasSelectTopkArgs): void {
   expect(kernel, a.left <= a.right, () => `left (${a.left}) must be <= right (${a.right})`);
   const rowBase = a.rowBase ?? 0;
   expect(kernel, Number.isInteger(rowBase) && rowBase >= 0, () => `rowBase must be >= 0, got ${rowBase}`);
+  const window = a.window ?? 0;
+  expect(kernel, Number.isInteger(window) && window >= 0, () => `window must be an integer >= 0, got ${window}`);
   expectDistinct(kernel, { selection: a.selection, scores: a.scores });
   const tpr = Math.min(32, nextPowerOfTwo(words));
   const rowsPerItem = a.maxItemTokens * heads;
@@ -77,6 +82,7 @@ export function plasSelectTopk(step: Step, a: PlasSelectTopkArgs): void {
       iterations: a.iterations,
       row_groups: rowGroups,
       grid_x: gx,
+      window,
     }),
     bindings: [a.scores, a.seqs, a.items, a.selection],
     workgroups: [gx, gy],

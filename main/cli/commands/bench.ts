@@ -1,6 +1,7 @@
 /** `plas bench <what>`: benchmark commands. Speed targets are measured here, never by timed tests. */
 import { Command, InvalidArgumentError } from 'commander';
 import { adapterName } from '../../../engine/gpu/device.ts';
+import type { KvDType } from '../../../engine/kv/paged-layout.ts';
 import { loadModel } from '../../../engine/model/load-model.ts';
 import { defaultPlasConfig, mergePlasConfig } from '../../../engine/plas/config.ts';
 import { attentionTableHeader, attentionTableRow, benchAttention } from '../bench/attention-bench.ts';
@@ -17,6 +18,7 @@ import { benchServeHttp, httpTableHeader, httpTableRow } from '../bench/serve-ht
 import { MODEL_FLAG_HELP, modelDir } from '../default-model.ts';
 import { type AttentionFlags, addAttentionFlags, attentionInput } from './attention-flags.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
+import { KV_DTYPE_HELP, kvCacheDtype } from './kv-cache-flags.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -75,6 +77,7 @@ export function benchCommand(): Command {
       .option('--prompt-tokens <n>', 'prompt length of every request', positiveInt, 128)
       .option('--max-tokens <n>', 'tokens generated per request', positiveInt, 32)
       .option('--kv-cache-memory <MB>', 'KV pool size in MiB', positiveInt)
+      .option('--kv-cache-dtype <dtype>', KV_DTYPE_HELP, kvCacheDtype, 'f16')
       .option('--page-size <n>', "tokens per KV page (default 64, or a smaller learned gate's block size)", positiveInt)
       .option('--max-num-batched-tokens <n>', 'token budget per step', positiveInt)
       .option('--max-num-seqs <n>', 'sequences per step', positiveInt)
@@ -108,6 +111,7 @@ export function benchCommand(): Command {
           promptTokens: number;
           maxTokens: number;
           kvCacheMemory?: number;
+          kvCacheDtype: KvDType;
           pageSize?: number;
           maxNumBatchedTokens?: number;
           maxNumSeqs?: number;
@@ -140,6 +144,7 @@ export function benchCommand(): Command {
         const engine = {
           attention: { ...attentionInput(flags), allowPlas: flags.plas },
           cache: {
+            dtype: flags.kvCacheDtype,
             ...(flags.pageSize ? { pageSize: flags.pageSize } : {}),
             ...(flags.kvCacheMemory ? { memoryBytes: flags.kvCacheMemory * 2 ** 20 } : {}),
           },

@@ -3,10 +3,15 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Engine } from '../../../engine/engine.ts';
 import { samplingParams } from '../../../engine/generation/sampling-params.ts';
 import { adapterName } from '../../../engine/gpu/device.ts';
+import { kvBytesPerToken } from '../../../engine/kv/kv-sizing.ts';
+import { checkMemoryFits } from '../../../engine/kv/memory-estimate.ts';
+import type { KvDType } from '../../../engine/kv/paged-layout.ts';
 import { loadModel } from '../../../engine/model/load-model.ts';
+import { modelMemoryShape } from '../../server/models/estimate.ts';
 import { MODEL_FLAG_HELP, modelDir } from '../default-model.ts';
 import { type AttentionFlags, addAttentionFlags, attentionInput } from './attention-flags.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
+import { KV_DTYPE_HELP, kvCacheDtype, mebibytes, tokenCount } from './kv-cache-flags.ts';
 
 const num = (name: string) => (value: string) => {
   const n = Number(value);
@@ -29,7 +34,13 @@ interface GenerateFlags extends GpuFlags, AttentionFlags {
   seed?: number;
   stop: string[];
   json?: boolean;
+  kvCacheMemory?: number;
+  maxModelLen?: number;
+  kvCacheDtype: KvDType;
+  gpuMemory?: number;
 }
+
+const MiB = 2 ** 20;
 
 export function generateCommand(): Command {
   return addAttentionFlags(
@@ -48,6 +59,22 @@ export function generateCommand(): Command {
         .option('--repetition-penalty <r>', '1 = off', num('--repetition-penalty'), 1)
         .option('--seed <s>', 'makes sampling reproducible', num('--seed'))
         .option('--stop <strings...>', 'stop when the text contains one of these', [])
+        .option(
+          '--kv-cache-memory <MB>',
+          'KV cache size in MiB (default: what one sequence of --max-model-len tokens needs)',
+          mebibytes,
+        )
+        .option(
+          '--max-model-len <n>',
+          "longest sequence, prompt + output, in tokens (default: prompt + --max-tokens; at most the model's)",
+          tokenCount,
+        )
+        .option('--kv-cache-dtype <dtype>', KV_DTYPE_HELP, kvCacheDtype, 'f16')
+        .option(
+          '--gpu-memory <MB>',
+          'GPU memory the model may use in all, weights + KV cache, in MiB: checked before anything is loaded',
+          mebibytes,
+        )
         .option('--json', 'print one JSON document: tokens, text, timings, adapter'),
     ),
   ).action(async (flags: GenerateFlags) => {
@@ -66,16 +93,31 @@ export function generateCommand(): Command {
     const log = flags.json ? () => {} : (m: string) => console.error(m);
     const dir = modelDir(flags.model);
     const gpu = await openGpu(flags, log);
+    // Before any weight is uploaded: the weights and the tokens the pool will hold against this adapter's binding limit
+    // and the --gpu-memory budget. A folder that cannot be read here is left to loadModel, which says what is wrong.
+    const shape = await modelMemoryShape(dir).catch(() => null);
+    if (shape) {
+      if (flags.maxModelLen !== undefined && flags.maxModelLen > shape.maxPositionEmbeddings) {
+        throw new InvalidArgumentError(
+          `--max-model-len (${flags.maxModelLen}) is over the model's max_position_embeddings (${shape.maxPositionEmbeddings})`,
+        );
+      }
+      const limits = {
+        maxBindingBytes: Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize),
+        ...(flags.gpuMemory !== undefined ? { budgetBytes: flags.gpuMemory * MiB } : {}),
+      };
+      // What --kv-cache-memory buys, or --max-model-len, or at least the output (the prompt is not tokenized yet:
+      // the engine checks again, exactly, before it allocates the pool).
+      const perToken = kvBytesPerToken(shape.shape, flags.kvCacheDtype);
+      const tokens = flags.kvCacheMemory
+        ? Math.max(1, Math.floor((flags.kvCacheMemory * MiB) / perToken))
+        : (flags.maxModelLen ?? flags.maxTokens + 1);
+      const memory = { shape: shape.shape, weightBytes: shape.weightsBytes, dtype: flags.kvCacheDtype, tokens };
+      checkMemoryFits(memory, limits);
+    }
     const model = await loadModel(gpu, dir);
     let engine: Engine | null = null;
     try {
-      engine = await Engine.create(gpu, model, {
-        attention,
-        cache: { memoryBytes: 256 * 2 ** 20 },
-        scheduler: { maxNumSeqs: 1 },
-      });
-      if (attention.backend === 'plas') log(`PLAS attention: ${engine.stats().attention.gate}`);
-      log(`Loaded ${model.config.architecture} from ${dir} in ${(model.loadMs / 1000).toFixed(2)} s`);
       const text = flags.chat
         ? model.tokenizer.applyChatTemplate(
             [
@@ -87,6 +129,25 @@ export function generateCommand(): Command {
         : flags.prompt!;
       // A chat template writes its own BOS; raw prompts get the tokenizer's usual special tokens.
       const prompt = model.tokenizer.encode(text, { addSpecialTokens: !flags.chat });
+      // Without --max-model-len the pool holds this one request (prompt + max tokens), not the model's whole context.
+      const maxModelLen =
+        flags.maxModelLen ?? Math.min(prompt.length + flags.maxTokens, model.config.maxPositionEmbeddings);
+      engine = await Engine.create(gpu, model, {
+        attention,
+        maxModelLen,
+        cache: {
+          dtype: flags.kvCacheDtype,
+          ...(flags.kvCacheMemory !== undefined ? { memoryBytes: flags.kvCacheMemory * MiB } : {}),
+          ...(flags.gpuMemory !== undefined ? { gpuBudgetBytes: flags.gpuMemory * MiB } : {}),
+        },
+        scheduler: { maxNumSeqs: 1 },
+      });
+      if (attention.backend === 'plas') log(`PLAS attention: ${engine.stats().attention.gate}`);
+      const kv = engine.stats().kv;
+      log(
+        `Loaded ${model.config.architecture} from ${dir} in ${(model.loadMs / 1000).toFixed(2)} s; ` +
+          `KV cache: ${kv.tokensThatFit} tokens in ${(kv.bytes / MiB).toFixed(1)} MiB (${flags.kvCacheDtype})`,
+      );
       const tokens: number[] = [];
       let out = '';
       for await (const event of engine.generate({ promptTokenIds: prompt, sampling: params })) {
@@ -115,6 +176,12 @@ export function generateCommand(): Command {
                   totalMs: event.timings.totalMs,
                 },
                 attention: attention.backend,
+                kvCache: {
+                  dtype: flags.kvCacheDtype,
+                  bytes: engine.stats().kv.bytes,
+                  tokens: engine.stats().kv.tokensThatFit,
+                  maxModelLen,
+                },
               },
               null,
               2,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { roundToDType } from '../../../engine/gpu/dtype.ts';
 import { KernelArgumentError } from '../../../engine/gpu/errors.ts';
 import type { Gpu } from '../../../engine/gpu/gpu.ts';
 import {
@@ -10,7 +11,7 @@ import {
   writePagedKv,
 } from '../../../engine/gpu/kernels/paged-attention.ts';
 import type { Tensor } from '../../../engine/gpu/tensor.ts';
-import { type BatchSequence, slotMapping } from '../../../engine/kv/paged-layout.ts';
+import { type BatchSequence, type KvDType, slotMapping } from '../../../engine/kv/paged-layout.ts';
 import { attention as contiguousRef } from '../../../engine/reference/attention.ts';
 import {
   gatherSequence,
@@ -120,8 +121,24 @@ function destroy(...tensors: Tensor[]): void {
   for (const t of tensors) t.buffer.destroy();
 }
 
+interface PoolOptions {
+  /** Pool dtype: f16 pools hold the values rounded to f16, which the twin is given as its f32 pools. */
+  dtype?: KvDType;
+  /** Sliding window (0: none). */
+  window?: number;
+}
+
 /** Run one random batch through the kernels and the twin. */
-async function checkBatch(gpu: Gpu, rng: Rng, kind: Kind, trial: number, seed: number): Promise<void> {
+async function checkBatch(
+  gpu: Gpu,
+  rng: Rng,
+  kind: Kind,
+  trial: number,
+  seed: number,
+  o: PoolOptions = {},
+): Promise<void> {
+  const dtype = o.dtype ?? 'f32';
+  const window = o.window ?? 0;
   // The last mixed batch: D=256 with 7 query heads per kv head, two head blocks in the decode kernel.
   const [D, heads, kvHeads] = kind === 'mixed' && trial === 19 ? [256, 7, 1] : SHAPES[trial % SHAPES.length];
   // Mixed batches also take pages smaller than a key tile (8) and larger than a split (128).
@@ -129,13 +146,14 @@ async function checkBatch(gpu: Gpu, rng: Rng, kind: Kind, trial: number, seed: n
   const B = kind === 'mixed' ? rng.pick([2, 5, 16]) : rng.pick([1, 3, 8, 16]);
   const batch = randomBatch(rng, kind, B, pageSize);
   const rowSize = kvHeads * D;
-  const pools = randomPools(rng, batch, pageSize, rowSize);
+  const raw = randomPools(rng, batch, pageSize, rowSize);
+  const pools = { k: roundToDType(raw.k, dtype), v: roundToDType(raw.v, dtype) };
   const q = rng.normals(batch.T * heads * D, rng.pick([0.5, 1, 3])); // sharper softmaxes on some trials
   const scale = trial % 4 === 1 ? 0.3 : undefined;
   const tilesPerSplit = rng.pick([undefined, undefined, 1, 3]);
   const layer = {
-    k: gpu.upload('f32', [batch.numPages, pageSize, kvHeads, D], pools.k, 'k pool'),
-    v: gpu.upload('f32', [batch.numPages, pageSize, kvHeads, D], pools.v, 'v pool'),
+    k: gpu.upload(dtype, [batch.numPages, pageSize, kvHeads, D], pools.k, 'k pool'),
+    v: gpu.upload(dtype, [batch.numPages, pageSize, kvHeads, D], pools.v, 'v pool'),
   };
   const tq = gpu.upload('f32', [batch.T, heads, D], q, 'q');
   const out = gpu.createTensor('f32', [batch.T, heads, D], 'out');
@@ -143,14 +161,16 @@ async function checkBatch(gpu: Gpu, rng: Rng, kind: Kind, trial: number, seed: n
   pagedAttention(step, {
     q: tq,
     layer,
-    batch: uploadPagedBatch(step, batch.host, pageSize),
+    batch: { ...uploadPagedBatch(step, batch.host, pageSize), window },
     out,
     scale,
     tilesPerSplit,
   });
   await step.submit();
-  const ref = pagedAttentionRef(q, pools.k, pools.v, batch.host, { heads, kvHeads, D, pageSize, scale });
-  const what = `seed ${seed} ${kind} trial ${trial}: heads=${heads}:${kvHeads} D=${D} split=${tilesPerSplit} ${batch.what}`;
+  const ref = pagedAttentionRef(q, pools.k, pools.v, batch.host, { heads, kvHeads, D, pageSize, scale, window });
+  const what =
+    `seed ${seed} ${kind} trial ${trial} ${dtype} window ${window}: heads=${heads}:${kvHeads} D=${D} ` +
+    `split=${tilesPerSplit} ${batch.what}`;
   assertClose(await gpu.read(out), ref, TOL, what);
   destroy(layer.k, layer.v, tq, out);
 }
@@ -166,6 +186,23 @@ describe('paged attention kernels match their twin', () => {
       const gpu = await testGpu();
       const rng = new Rng(seed);
       for (let trial = 0; trial < 20; trial++) await checkBatch(gpu, rng, kind, trial, seed);
+    });
+  }
+
+  // f16 pools: the kernels read what the f16 pool holds (the twin is given the same rounded values), so the bound is
+  // the f32 one. Windows of 1 (only itself), 7 (inside a key tile), 40 and 100 (across tiles, pages and splits).
+  for (const [kind, seed] of [
+    ['decode', 111],
+    ['prefill', 222],
+    ['mixed', 333],
+  ] as const) {
+    it(`on 8 random ${kind} batches with f16 pools and sliding windows of 1, 7, 40, 100 or none`, async () => {
+      const gpu = await testGpu();
+      const rng = new Rng(seed);
+      for (let trial = 0; trial < 8; trial++) {
+        const window = [1, 7, 40, 100, 0][trial % 5];
+        await checkBatch(gpu, rng, kind, trial, seed, { dtype: trial % 4 === 3 ? 'f32' : 'f16', window });
+      }
     });
   }
 
@@ -234,6 +271,46 @@ describe('paged attention kernels match their twin', () => {
 });
 
 describe('paged KV write', () => {
+  it('stores f16 pools rounded to nearest even, as the twin does, and leaves every other slot alone', async () => {
+    const gpu = await testGpu();
+    const rng = new Rng(19);
+    for (let trial = 0; trial < 4; trial++) {
+      const [D, , kvHeads] = SHAPES[trial % SHAPES.length];
+      const pageSize = rng.pick([8, 16, 64]);
+      const batch = randomBatch(rng, 'mixed', rng.pick([1, 4, 9]), pageSize);
+      const slots = slotMapping(
+        [...batch.host].sort((x, y) => x.queryOffset - y.queryOffset),
+        pageSize,
+      );
+      const rowSize = kvHeads * D;
+      const poolK = roundToDType(rng.normals(batch.numPages * pageSize * rowSize), 'f16');
+      const poolV = roundToDType(rng.normals(poolK.length), 'f16');
+      // Values of every magnitude f16 holds (subnormals down to ~1e-7), not only ~N(0, 1), and past its range (V):
+      // those saturate to +-65504.
+      const k = rng.normals(batch.T * rowSize).map((x, i) => x * 10 ** ((i % 9) - 5));
+      const v = rng.normals(batch.T * rowSize, 100).map((x, i) => (i % 97 === 0 ? x * 1e4 : x));
+      const layer = {
+        k: gpu.upload('f16', [batch.numPages, pageSize, kvHeads, D], poolK, 'k pool'),
+        v: gpu.upload('f16', [batch.numPages, pageSize, kvHeads, D], poolV, 'v pool'),
+      };
+      const tk = gpu.upload('f32', [batch.T, kvHeads, D], k, 'k');
+      const tv = gpu.upload('f32', [batch.T, kvHeads, D], v, 'v');
+      const ts = gpu.upload('u32', [batch.T], slots, 'slots');
+      const step = gpu.step('paged kv write f16 test');
+      writePagedKv(step, { k: tk, v: tv, slotMapping: ts, layer });
+      await step.submit();
+      writePagedKvRef(poolK, poolV, k, v, slots, rowSize, 'f16');
+      const what = `seed 19 trial ${trial}: kvHeads=${kvHeads} D=${D} ${batch.what}`;
+      // Bit for bit, but for values below the smallest f16 subnormal (2^-24), which pack2x16float may flush to 0.
+      const tiny = (x: Float32Array, ref: Float32Array) =>
+        x.map((value, i) => (Math.abs(value - ref[i]) <= 2 ** -24 && Math.abs(ref[i]) <= 2 ** -24 ? ref[i] : value));
+      assert.deepEqual(tiny(await gpu.read(layer.k), poolK), poolK, `${what}: k pool`);
+      assert.deepEqual(tiny(await gpu.read(layer.v), poolV), poolV, `${what}: v pool`);
+      assert.ok(poolV.includes(65504) || poolV.includes(-65504), 'some V saturated');
+      destroy(layer.k, layer.v, tk, tv, ts);
+    }
+  });
+
   it('scatters 8 random batches of rows into their slots and leaves every other slot alone', async () => {
     const gpu = await testGpu();
     const rng = new Rng(9);
@@ -318,6 +395,25 @@ describe('paged attention work lists', () => {
     assert.equal(plan.items.length / 4, 26 + 1 + 5);
   });
 
+  it('under a sliding window, start each decoding sequence at its window, whole tiles from there', () => {
+    const seqs = [seq(1, 4096, 0), seq(40, 100, 1), seq(1, 20, 41), seq(1, 700, 42)];
+    for (const window of [1, 33, 500]) {
+      const { decode } = planPagedAttention(seqs, shape, 32768, { window, tilesPerSplit: 2 });
+      for (let m = 0; m < decode.merges.length / 4; m++) {
+        const [b, first, count] = decode.merges.subarray(m * 4, m * 4 + 3);
+        let covered = Math.max(0, seqs[b].kvLength - window);
+        for (let i = first; i < first + count; i++) {
+          const [sb, kvStart, kvCount] = decode.items.subarray(i * 4, i * 4 + 3);
+          assert.equal(sb, b);
+          assert.equal(kvStart, covered, `window ${window}: sequence ${b}`);
+          assert.ok(kvCount > 0 && kvCount <= 2 * decode.tile);
+          covered += kvCount;
+        }
+        assert.equal(covered, seqs[b].kvLength, `window ${window}: sequence ${b} ends at its last key`);
+      }
+    }
+  });
+
   it('tiles every prefill row once, the tiles that see the most keys first', () => {
     const seqs = [seq(1, 10, 0), seq(20, 57, 1), seq(3, 3, 21)];
     const { prefill } = planPagedAttention(seqs, shape, 32768);
@@ -382,6 +478,11 @@ describe('paged attention launchers reject bad arguments', () => {
       attend({ layer: { k: layer.k, v: f32([4, 16, 2, 32]) } }),
       /^paged_attention: layer.v must be f32\[4, 16, 2, 64\], got f32\[4, 16, 2, 32\]$/,
     );
+    rejects(
+      attend({ layer: { k: layer.k, v: gpu.createTensor('f16', [4, 16, 2, 64], 'vh') } }),
+      /^paged_attention: layer.v must be f32\[4, 16, 2, 64\], got f16\[4, 16, 2, 64\]$/,
+    );
+    rejects(attend({ batch: { ...batch, window: -1 } }), /^paged_attention: batch.window must be an integer >= 0/);
     rejects(attend({ batch: { ...batch, pageSize: 32 } }), /batch.pageSize \(32\) != pool page size \(16\)/);
     rejects(
       attend({ q: f32([4, 6, 64]), out: f32([4, 6, 64]), layer: { k: f32([4, 16, 4, 64]), v: f32([4, 16, 4, 64]) } }),

@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeValues } from '../../../engine/gpu/dtype.ts';
+import { decodeValues, roundToDType } from '../../../engine/gpu/dtype.ts';
 import { KernelArgumentError } from '../../../engine/gpu/errors.ts';
 import type { Gpu } from '../../../engine/gpu/gpu.ts';
 import { plasAttentionDecode, plasAttentionPrefill } from '../../../engine/gpu/kernels/plas-attention.ts';
+import type { KvDType } from '../../../engine/kv/paged-layout.ts';
 import { type PlasConfig, parsePlasConfig } from '../../../engine/plas/config.ts';
 import { keySumItems } from '../../../engine/plas/plan.ts';
 import { type PlasBatch, type PlasDebugReads, plasAttention } from '../../../engine/plas/plas-attention.ts';
@@ -37,6 +38,10 @@ interface Case {
   config: object;
   gate?: boolean;
   isLastLayer?: boolean;
+  /** Pool dtype (default f32): an f16 pool holds the values rounded to f16, which the twins are given. */
+  dtype?: KvDType;
+  /** Sliding window (default 0: none). */
+  window?: number;
 }
 
 interface Run {
@@ -58,8 +63,9 @@ async function run(gpu: Gpu, rng: Rng, c: Case, stats?: PlasStats): Promise<Run>
   const config = parsePlasConfig(c.config, c.pageSize);
   const blockSize = config.plas_block_size;
   const shape = { pageSize: c.pageSize, kvHeads: c.kvHeads, D: c.D, blockSize };
-  const kPool = randomPool(rng, f, c.kvHeads, c.D);
-  const vPool = randomPool(rng, f, c.kvHeads, c.D);
+  const dtype = c.dtype ?? 'f32';
+  const kPool = roundToDType(randomPool(rng, f, c.kvHeads, c.D), dtype);
+  const vPool = roundToDType(randomPool(rng, f, c.kvHeads, c.D), dtype);
   const q = rng.normals(f.totalTokens * c.heads * c.D, 2);
   const gate = c.gate ? rng.normals(c.kvHeads * blockSize * c.D, 1 / 16) : undefined;
   // The cache's earlier tokens already have their sums; pages the step starts hold NaN until it writes them.
@@ -77,8 +83,8 @@ async function run(gpu: Gpu, rng: Rng, c: Case, stats?: PlasStats): Promise<Run>
   );
   const t = {
     q: gpu.upload('f32', [f.totalTokens, c.heads, c.D], q, 'q'),
-    k: gpu.upload('f32', [f.numPages, c.pageSize, c.kvHeads, c.D], kPool, 'k'),
-    v: gpu.upload('f32', [f.numPages, c.pageSize, c.kvHeads, c.D], vPool, 'v'),
+    k: gpu.upload(dtype, [f.numPages, c.pageSize, c.kvHeads, c.D], kPool, 'k'),
+    v: gpu.upload(dtype, [f.numPages, c.pageSize, c.kvHeads, c.D], vPool, 'v'),
     keySums: gpu.upload('f32', [f.numPages, c.kvHeads, c.D], sumsBefore, 'key sums'),
     out: gpu.createTensor('f32', [f.totalTokens, c.heads, c.D], 'out'),
     seqs: gpu.upload('u32', [f.sequences.length, 4], f.seqs, 'seqs'),
@@ -91,6 +97,7 @@ async function run(gpu: Gpu, rng: Rng, c: Case, stats?: PlasStats): Promise<Run>
     blockTables: t.blockTables,
     pageSize: c.pageSize,
     requestIds: f.sequences.map((_, i) => `r${i}`),
+    window: c.window ?? 0,
   };
   let debug: PlasDebugReads | undefined;
   const step = gpu.step('plas attention');
@@ -125,7 +132,7 @@ async function gpuLists(r: Run): Promise<number[][]> {
 }
 
 function dense(r: Run, c: Case): Float32Array {
-  const shape = { heads: c.heads, kvHeads: c.kvHeads, D: c.D, pageSize: c.pageSize };
+  const shape = { heads: c.heads, kvHeads: c.kvHeads, D: c.D, pageSize: c.pageSize, window: c.window ?? 0 };
   return denseRef(r.q, r.kPool, r.vPool, r.f.sequences, shape);
 }
 
@@ -246,6 +253,114 @@ describe('plasAttention: every stage matches its twin on a sparse mixed batch', 
     assert.equal(stats.request('r1').density, 1, 'the one-token sequence is dense');
   });
 });
+
+describe('plasAttention over f16 pools and a sliding window', () => {
+  const SPARSE = {
+    plas_block_size: 32,
+    plas_encoder_top_k_left: 4,
+    plas_encoder_top_k_right: 6,
+    plas_decoder_top_k_left: 6,
+    plas_decoder_top_k_right: 9,
+    plas_use_encoder_seq_limit: 200,
+    plas_use_decoder_seq_limit: 600,
+  };
+
+  it('sparse: key sums of the f16 keys, no block before a window selected, the output of the listed blocks (W 200)', async () => {
+    const gpu = await testGpu();
+    const c: Case = {
+      D: 64,
+      heads: 8,
+      kvHeads: 2,
+      pageSize: 16,
+      specs: MIXED,
+      config: SPARSE,
+      dtype: 'f16',
+      window: 200,
+    };
+    const r = await run(gpu, new Rng(77), c);
+    const blockSize = 32;
+    const shape = { pageSize: c.pageSize, kvHeads: c.kvHeads, D: c.D, blockSize };
+    const sums = keySumsRef(r.kPool, r.sumsBefore.slice(), keySumItems(r.f.sequences, c.pageSize, blockSize), shape);
+    const noNaN = (x: Float32Array) => x.map((v, i) => (Number.isNaN(v) && Number.isNaN(sums[i]) ? 0 : v));
+    assertClose(noNaN(r.sumsAfter), noNaN(sums), { rtol: 1e-6, atol: 1e-5 }, 'key sums of f16 keys');
+    const lists = await gpuLists(r);
+    const { plan } = r.debug;
+    // No sparse unit lists a block wholly before the window of its first query (the selection's candidates start at
+    // the window), and some unit's window starts past block 0 (so the test sees it).
+    let windowed = 0;
+    lists.forEach((l, i) => {
+      const unit = Math.floor(i / c.kvHeads);
+      const [seq, firstQuery, , dense] = plan.units.subarray(unit * 4, unit * 4 + 4);
+      const s = r.f.sequences[seq];
+      const firstPos = s.kvLength - s.numQueries + firstQuery;
+      const firstBlock = Math.floor(Math.max(0, firstPos + 1 - 200) / blockSize);
+      if (firstBlock > 0 && !dense) windowed++;
+      if (!dense)
+        assert.ok(
+          l.every((b) => b >= firstBlock),
+          `unit ${unit} lists [${l}], its window starts at block ${firstBlock}`,
+        );
+    });
+    assert.ok(windowed > 0, 'some sparse unit has blocks before its window');
+    const want = plasSparseAttention(r.q, r.kPool, r.vPool, r.f.sequences, plan.units, lists, {
+      ...c,
+      blockSize,
+      window: 200,
+    });
+    assertClose(r.out, want, TOL, 'sparse attention with a window');
+  });
+
+  it('selecting every block equals dense paged attention with the window (f16, windows 1, 45, 333)', async () => {
+    const gpu = await testGpu();
+    for (const window of [1, 45, 333]) {
+      const c: Case = {
+        D: 64,
+        heads: 8,
+        kvHeads: 2,
+        pageSize: 16,
+        specs: MIXED,
+        config: { ...SPARSE, plas_use_encoder_seq_limit: 0, plas_use_decoder_seq_limit: 0, ...everything(47) },
+        dtype: 'f16',
+        window,
+      };
+      const r = await run(gpu, new Rng(78 + window), c);
+      assert.ok(r.debug.selection !== null, 'the selection ran');
+      assertClose(r.out, dense(r, c), TOL, `window ${window}`);
+    }
+  });
+
+  it('a dense last layer lists blocks before the window: the kernels skip and mask them (W 100)', async () => {
+    const gpu = await testGpu();
+    const c: Case = {
+      D: 64,
+      heads: 8,
+      kvHeads: 2,
+      pageSize: 16,
+      specs: MIXED,
+      config: SPARSE,
+      isLastLayer: true,
+      dtype: 'f16',
+      window: 100,
+    };
+    const r = await run(gpu, new Rng(79), c);
+    const lists = await gpuLists(r);
+    assert.ok(
+      lists.some((l) => l.includes(0) && l.length > 4),
+      'a long unit lists block 0, wholly before its window',
+    );
+    assertClose(r.out, dense(r, c), TOL, 'dense last layer with a window');
+  });
+});
+
+/** A config whose top-k keeps every block of sequences up to `blocks` blocks. */
+function everything(blocks: number) {
+  return {
+    plas_encoder_top_k_left: blocks,
+    plas_encoder_top_k_right: blocks,
+    plas_decoder_top_k_left: blocks,
+    plas_decoder_top_k_right: blocks,
+  };
+}
 
 describe('plasAttention falls back to exactly dense attention', () => {
   it('below the sequence limits (D=128, GQA 7, page 32, block 64, learned gate)', async () => {

@@ -154,18 +154,22 @@ function randomScores(rng: Rng, n: number): Float32Array {
 }
 
 describe('plas_select_topk matches its twin bit for bit', () => {
-  it('on decode and prefill rows: ranges below and above the candidates, ties, one-token sequences, row bases', async () => {
+  it('on decode and prefill rows: ranges below and above the candidates, ties, one-token sequences, row bases, sliding windows', async () => {
     const gpu = await testGpu();
     const rng = new Rng(31);
     const configs = [
       { blockSize: 16, heads: 4, left: 5, right: 8, iterations: 6, lengths: [1, 17, 100, 300, 700, 1200] },
       { blockSize: 32, heads: 7, left: 20, right: 30, iterations: 3, lengths: [2, 33, 640, 1500, 4000] },
       { blockSize: 16, heads: 2, left: 50, right: 60, iterations: 10, lengths: [3000, 3800, 5000, 8200] },
+      // Sliding windows: blocks wholly before a query's window are never kept (not even block 0, the sink); a window
+      // of fewer candidates than `right` keeps all of them, a longer one searches among them.
+      { blockSize: 16, heads: 4, left: 5, right: 8, iterations: 6, lengths: [1, 17, 100, 300, 700], window: 100 },
+      { blockSize: 32, heads: 2, left: 8, right: 12, iterations: 6, lengths: [40, 900, 1500, 4000], window: 1000 },
     ];
     for (const [ci, c] of configs.entries()) {
       const specs = c.lengths.map((kvLength, i) => ({ kvLength, numQueries: i % 2 ? Math.min(kvLength, 9) : 1 }));
       const f = pagedBatch(rng, specs, 16);
-      const itemTokens = ci === 1 ? 2 : 4;
+      const itemTokens = ci === 1 || ci === 4 ? 2 : 4;
       const list: number[] = [];
       f.sequences.forEach((s, seq) => {
         for (let t = 0; t < s.numQueries; t += itemTokens) list.push(seq, t, Math.min(itemTokens, s.numQueries - t), 0);
@@ -173,7 +177,7 @@ describe('plas_select_topk matches its twin bit for bit', () => {
       const itemValues = Uint32Array.from(list);
       const maxBlocks = Math.ceil(Math.max(...c.lengths) / c.blockSize);
       const words = Math.ceil(maxBlocks / 32);
-      const rowBase = ci === 2 ? 1 : 0; // rows of the first sequence's token 0 are not in the items then
+      const rowBase = ci === 2 || ci === 4 ? 1 : 0; // rows of the first sequence's token 0 are not in the items then
       if (rowBase) itemValues.set([0, 0, 0, 0], 0); // an empty item: count 0
       const scoreRows = f.totalTokens - rowBase;
       const scores = new Float32Array(scoreRows * c.heads * maxBlocks);
@@ -189,6 +193,14 @@ describe('plas_select_topk matches its twin bit for bit', () => {
       plasSelectTopk(step, { ...t, seqs: tables.seqs, ...c, maxItemTokens: itemTokens, rowBase });
       await step.submit();
       const got = await gpu.readInts(t.selection);
+      if (c.window) {
+        // Some covered row has a block before its window: its bits are 0 there.
+        const last = f.sequences[f.sequences.length - 1];
+        const row = last.queryOffset + last.numQueries - 1;
+        const firstBlock = Math.floor((last.kvLength - c.window) / c.blockSize);
+        assert.ok(firstBlock > 1, 'the last sequence is longer than its window');
+        assert.equal(got[row * c.heads * words] & 1, 0, `block 0 is outside the window of row ${row}`);
+      }
       const ref = selectRef(scores, f.seqs, itemValues, {
         ...c,
         maxBlocks,

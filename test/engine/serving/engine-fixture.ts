@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine, EngineEvent } from '../../../engine/engine.ts';
 import { type SamplingParams, samplingParams } from '../../../engine/generation/sampling-params.ts';
+import { CpuKvCache, type CpuKvOptions, cpuForward } from '../../../engine/model/cpu-forward.ts';
 import { type LoadedModel, loadModel } from '../../../engine/model/load-model.ts';
+import { groupTensors } from '../../../engine/model/model-tensors.ts';
+import { readTensor } from '../../../engine/model/safetensors.ts';
 import type { PlasConfig } from '../../../engine/plas/config.ts';
 import { writeTinyModel } from '../../fixtures/tiny-model.ts';
 import { testGpu } from '../../helpers/gpu.ts';
@@ -63,6 +66,31 @@ export async function collect(events: AsyncIterable<EngineEvent>): Promise<Colle
 
 export async function runAlone(engine: Engine, prompt: number[], params: SamplingParams): Promise<number[]> {
   return (await collect(engine.generate({ promptTokenIds: prompt, sampling: params }))).ids;
+}
+
+/**
+ * Greedy tokens on the CPU oracle (engine/model/cpu-forward.ts, the kernels' twins): the independent reference the
+ * engine's tokens are compared with. options.dtype 'f16' rounds K and V as the engine's default pool does.
+ */
+export async function cpuGreedy(
+  model: LoadedModel,
+  prompt: readonly number[],
+  n: number,
+  options: CpuKvOptions = {},
+): Promise<number[]> {
+  const values = new Map<string, Float32Array>();
+  for (const name of model.expected.keys()) values.set(name, await readTensor(model.weights.tensors.get(name)!));
+  const w = groupTensors((name) => values.get(name), model.config.numLayers, 'model', model.config.tieWordEmbeddings);
+  const kv = new CpuKvCache(model.dims, prompt.length + n, options);
+  let logits = cpuForward(model.dims, w, kv, [...prompt], 0);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let next = 0;
+    for (let v = 1; v < logits.length; v++) if (logits[v] > logits[next]) next = v;
+    out.push(next);
+    if (i + 1 < n) logits = cpuForward(model.dims, w, kv, [next], kv.length);
+  }
+  return out;
 }
 
 /** Blocks of 32 tokens (pages of 16); keep 2-3 blocks; dense only below 64 tokens: a 300-token prompt has ~10 blocks. */

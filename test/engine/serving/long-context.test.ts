@@ -24,6 +24,7 @@ import { groupTensors, type ModelTensors } from '../../../engine/model/model-ten
 import { readTensor } from '../../../engine/model/safetensors.ts';
 import { embedding } from '../../../engine/reference/embedding.ts';
 import { matmul } from '../../../engine/reference/matmul.ts';
+import { storeKv } from '../../../engine/reference/paged-attention.ts';
 import { rmsnorm } from '../../../engine/reference/rmsnorm.ts';
 import { rope } from '../../../engine/reference/rope.ts';
 import { writeTinyModel } from '../../fixtures/tiny-model.ts';
@@ -70,19 +71,20 @@ async function cpuTensors(m: LoadedModel): Promise<ModelTensors<Float32Array>> {
   return groupTensors((n) => values.get(n), m.config.numLayers, 'model', m.config.tieWordEmbeddings);
 }
 
-/** Greedy tokens with dense attention over the whole context, on the CPU. */
+/** Greedy tokens with dense attention over the whole context, on the CPU, K and V rounded to f16 as the engine's pool. */
 async function cpuGreedy(ids: number[], n: number): Promise<number[]> {
   const d = model.dims;
   const w = await cpuTensors(model);
-  const kv = new CpuKvCache(d, ids.length + n);
+  const kv = new CpuKvCache(d, ids.length + n, { dtype: 'f16' });
   // Layer 0's K/V of the first T tokens: embedding -> input norm -> k/v projections -> RoPE; no attention needed.
   const T = ids.length - 1;
   const kvDim = d.kvHeads * d.headDim;
   const x = embedding(ids.slice(0, T), w.embed, d.vocab, d.hidden); // [T, H]
   const normed = rmsnorm(x, w.layers[0].inputNorm, T, d.hidden, d.rmsNormEps).out;
   const positions = Array.from({ length: T }, (_, i) => i);
-  kv.k[0].set(rope(matmul(normed, w.layers[0].k, w.layers[0].kBias, T, kvDim, d.hidden), positions, d.kvHeads, d.rope));
-  kv.v[0].set(matmul(normed, w.layers[0].v, w.layers[0].vBias, T, kvDim, d.hidden));
+  const k = rope(matmul(normed, w.layers[0].k, w.layers[0].kBias, T, kvDim, d.hidden), positions, d.kvHeads, d.rope);
+  kv.k[0].set(storeKv(k, 'f16'));
+  kv.v[0].set(storeKv(matmul(normed, w.layers[0].v, w.layers[0].vBias, T, kvDim, d.hidden), 'f16'));
   kv.length = T;
   const out: number[] = [];
   let next = ids[T];

@@ -93,6 +93,65 @@ it('generate --json streams a greedy completion with timings, reproducibly', asy
   assert.deepEqual(a.tokens, b.tokens, 'the same seed samples the same tokens');
 });
 
+it('generate sizes the KV cache from --max-model-len, --kv-cache-memory and --kv-cache-dtype, and says what fits', async () => {
+  const model = join(dir, 'llama-kv');
+  await writeTinyModel(model, { architecture: 'llama', dtype: 'f16', seed: 5 });
+  const base = ['generate', '--model', model, '--prompt', 'Once', '--max-tokens', '3', '--software'];
+  const f16 = JSON.parse((await plas(...base, '--json')).stdout);
+  // Default: one request's tokens, in f16.
+  assert.equal(f16.kvCache.dtype, 'f16');
+  assert.equal(f16.kvCache.maxModelLen, f16.promptTokens + 3);
+  assert.ok(f16.kvCache.tokens >= f16.kvCache.maxModelLen && f16.kvCache.tokens < f16.kvCache.maxModelLen + 64);
+  const f32 = JSON.parse((await plas(...base, '--json', '--kv-cache-dtype', 'f32', '--max-model-len', '256')).stdout);
+  assert.equal(f32.kvCache.dtype, 'f32');
+  assert.equal(f32.kvCache.maxModelLen, 256);
+  assert.deepEqual(f32.tokens, f16.tokens, 'f16 KV gives the same greedy tokens');
+  assert.equal(
+    f32.kvCache.bytes / f32.kvCache.tokens,
+    (2 * f16.kvCache.bytes) / f16.kvCache.tokens,
+    'f32 is twice f16',
+  );
+
+  for (const [flag, value, message] of [
+    [
+      '--kv-cache-memory',
+      '0',
+      /error: option '--kv-cache-memory <MB>' argument '0' is invalid\. expected a size in MiB > 0/,
+    ],
+    ['--kv-cache-memory', 'lots', /argument 'lots' is invalid\. expected a size in MiB/],
+    [
+      '--max-model-len',
+      '1.5',
+      /error: option '--max-model-len <n>' argument '1\.5' is invalid\. expected a whole number/,
+    ],
+    [
+      '--kv-cache-dtype',
+      'f8',
+      /error: option '--kv-cache-dtype <dtype>' argument 'f8' is invalid\. expected f16 or f32/,
+    ],
+    ['--gpu-memory', '-1', /error: option '--gpu-memory <MB>' argument '-1' is invalid/],
+  ] as const) {
+    await assert.rejects(plas(...base, flag, value), message, `${flag} ${value}`);
+  }
+  await assert.rejects(
+    plas(...base, '--max-model-len', '99999999'),
+    /error: --max-model-len \(99999999\) is over the model's max_position_embeddings \(131072\)/,
+  );
+  // 64 KiB holds fewer tokens than --max-model-len 4096: the error says how many fit and what memory would.
+  await assert.rejects(
+    plas(...base, '--max-model-len', '4096', '--kv-cache-memory', '0.0625'),
+    /error: max_model_len \(4096\) needs one sequence's 4096 tokens of KV cache, but the f16 KV pool holds \d+ tokens .*lower max_model_len to at most \d+, or raise kv_cache_memory to at least \d+ MiB/,
+  );
+  // A budget under the weights and the context: refused before loading, with the longest context that fits.
+  await assert.rejects(plas(...base, '--max-model-len', '131072', '--gpu-memory', '40'), (e: Error) => {
+    assert.match(
+      e.message,
+      /error: weights \([\d.]+ MiB\) \+ 131072 tokens of f16 KV cache .* over the 40\.0 MiB memory budget: at most \d+ tokens fit/,
+    );
+    return true;
+  });
+});
+
 it('generate names a bad flag and a bad folder clearly', async () => {
   await assert.rejects(
     plas('generate', '--model', dir, '--prompt', 'x', '--top-p', '2', '--software'),
