@@ -8,6 +8,7 @@ import { evalCommand } from './commands/eval.ts';
 import { gateCommand } from './commands/gate.ts';
 import { generateCommand } from './commands/generate.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './commands/gpu-options.ts';
+import { modelsCommand } from './commands/models.ts';
 import { serveCommand } from './commands/serve.ts';
 
 const program = new Command('plas')
@@ -44,6 +45,7 @@ program.addCommand(serveCommand());
 program.addCommand(generateCommand());
 program.addCommand(gateCommand());
 program.addCommand(evalCommand());
+program.addCommand(modelsCommand());
 
 /** Every command takes --debug: a user's mistake prints `error: <message>` alone; with --debug, the stack too. */
 function addDebugFlag(command: Command): void {

@@ -11,6 +11,7 @@ import { registerCors } from './cors.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { registerHostCheck } from './host-check.ts';
 import { apiChatRoutes } from './routes/api-chats.ts';
+import { apiDiscoverRoutes } from './routes/api-discover.ts';
 import { apiInfoRoutes } from './routes/api-info.ts';
 import { apiJobRoutes } from './routes/api-jobs.ts';
 import { apiModelRoutes } from './routes/api-models.ts';
@@ -65,6 +66,7 @@ export function buildApp(options: AppOptions): PlasApp {
   healthRoutes(app, options);
   metricsRoutes(app, options);
   apiModelRoutes(app, options);
+  apiDiscoverRoutes(app, options); // models on this computer, downloads from a hub
   apiJobRoutes(app, options); // gate training as a job
   apiPlasRoutes(app, options);
   apiStatsRoutes(app, options);

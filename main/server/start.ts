@@ -158,7 +158,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       settings,
       info,
       shutdown: shutdown.signal,
-      estimate: { pageSize: resolved.cache.pageSize, keySums: resolved.attention.allowPlas },
+      estimate: {
+        pageSize: resolved.cache.pageSize,
+        keySums: resolved.attention.allowPlas,
+        kvDtype: resolved.cache.dtype,
+      },
       token,
       apiKey: options.apiKey,
       corsOrigins: options.corsOrigins,

@@ -9,6 +9,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { type EngineConfigInput, engineConfig } from '../../../engine/engine-config.ts';
 import type { Gpu } from '../../../engine/gpu/gpu.ts';
+import type { KvDType } from '../../../engine/kv/paged-layout.ts';
 import { normalizeOrigin } from '../../server/cors.ts';
 import { parseKeepAlive } from '../../server/keep-alive.ts';
 import { checkBind, type RunningServer, startServer } from '../../server/start.ts';
@@ -16,6 +17,7 @@ import { defaultDataDir } from '../../store/data-dir.ts';
 import { MODEL_FLAG_HELP, modelDir } from '../default-model.ts';
 import { type AttentionFlags, addAttentionFlags, attentionInput } from './attention-flags.ts';
 import { addGpuFlags, type GpuFlags, openGpu } from './gpu-options.ts';
+import { KV_DTYPE_HELP, kvCacheDtype } from './kv-cache-flags.ts';
 
 /** Shutdown must finish within 5 s (the desktop app and service managers wait that long): force it a little before. */
 const SHUTDOWN_DEADLINE_MS = 4000;
@@ -59,6 +61,7 @@ interface ServeFlags extends GpuFlags, AttentionFlags {
   maxNumSeqs?: number;
   maxNumBatchedTokens?: number;
   kvCacheMemory?: number;
+  kvCacheDtype?: KvDType;
   dataDir?: string;
   corsOrigin?: string[];
   allowedHost?: string[];
@@ -71,7 +74,10 @@ function engineInput(flags: ServeFlags): EngineConfigInput {
   const maxNumSeqs = flags.maxNumSeqs;
   const input: EngineConfigInput = {
     attention: attentionInput(flags),
-    cache: flags.kvCacheMemory !== undefined ? { memoryBytes: flags.kvCacheMemory * 2 ** 20 } : {},
+    cache: {
+      ...(flags.kvCacheMemory !== undefined ? { memoryBytes: flags.kvCacheMemory * 2 ** 20 } : {}),
+      ...(flags.kvCacheDtype !== undefined ? { dtype: flags.kvCacheDtype } : {}),
+    },
     scheduler: {
       ...(maxNumSeqs !== undefined ? { maxNumSeqs } : {}),
       // A budget below max_num_seqs is an error; when only the sequences are raised, the budget follows them.
@@ -100,6 +106,7 @@ export function serveCommand(): Command {
         .option('--max-num-seqs <n>', 'requests running at once', positiveInt)
         .option('--max-num-batched-tokens <n>', 'token budget of one step', positiveInt)
         .option('--kv-cache-memory <MB>', 'KV cache size in MiB', positiveInt)
+        .option('--kv-cache-dtype <type>', `${KV_DTYPE_HELP} (default f16)`, kvCacheDtype)
         .option('--data-dir <dir>', `where the database and the token live (default: ${defaultDataDir()})`)
         .option('--cors-origin <origins...>', 'let web pages from these origins call the server (* for any)', origins)
         .option('--allowed-host <names...>', 'accept these Host header names besides loopback ones')

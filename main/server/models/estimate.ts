@@ -1,14 +1,19 @@
 /**
  * GPU memory a model needs at a context length, before loading it: its weights as the loader uploads them (each tensor
- * in its stored dtype, rounded up to whole 4-byte words) plus one sequence's paged KV cache at that length (f32 K and
- * V per layer, whole pages, sized by the engine's own sizing) and, when PLAS may run, the per-page key sums PLAS
- * scores blocks with (f32 [pages, kvHeads, headDim] per layer).
+ * in its stored dtype, rounded up to whole 4-byte words) plus one sequence's paged KV cache at that length (K and V
+ * per layer in the KV cache dtype, f16 by default as the engine's, whole pages) and, when PLAS may run, the per-page
+ * key sums PLAS scores blocks with (f32 [pages, kvHeads, headDim] per layer). The numbers are the engine's own
+ * (engine/kv/memory-estimate.ts), the ones it checks its pool against before allocating.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_PAGE_SIZE } from '../../../engine/engine-config.ts';
-import { sizeKvPool } from '../../../engine/kv/kv-sizing.ts';
+import { ggufModelConfig, ggufWeights } from '../../../engine/gguf/gguf-model.ts';
+import { openGguf } from '../../../engine/gguf/reader.ts';
+import { kvBytesPerToken } from '../../../engine/kv/kv-sizing.ts';
+import { estimateMemory as estimateEngineMemory } from '../../../engine/kv/memory-estimate.ts';
+import type { KvDType } from '../../../engine/kv/paged-layout.ts';
 import { expectedTensors, parseModelConfig } from '../../../engine/model/config.ts';
 import { openModelWeights } from '../../../engine/model/model-weights.ts';
 
@@ -16,11 +21,15 @@ export interface MemoryEstimate {
   context: number;
   pageSize: number;
   weightsBytes: number;
+  /** The KV cache dtype the numbers are for. */
+  kvDtype: KvDType;
   kvBytes: number;
   /** PLAS key sums (0 when PLAS is off). */
   keySumBytes: number;
-  /** KV bytes per token of context (all layers, K and V). */
+  /** KV bytes per token of context (all layers, K and V) at kvDtype. */
   kvBytesPerToken: number;
+  /** The same at each dtype the engine offers (f16 is half of f32). */
+  kvBytesPerTokenByDtype: Record<KvDType, number>;
   totalBytes: number;
 }
 
@@ -28,6 +37,38 @@ export interface EstimateOptions {
   pageSize?: number;
   /** Whether the engine keeps PLAS key sums (attention.allowPlas). */
   keySums?: boolean;
+  /** The engine's cache.dtype (default f16, the engine's default). */
+  kvDtype?: KvDType;
+}
+
+/** A GGUF model's config and weights, from its header alone (no tokenizer, no tensor bytes). */
+async function ggufConfigAndWeights(path: string) {
+  const file = await openGguf(path);
+  const { config } = await ggufModelConfig(file);
+  return { c: config, weights: ggufWeights(file, config) };
+}
+
+/** A folder's config and weights, from config.json and the weight headers only. */
+async function folderConfigAndWeights(dir: string) {
+  const configPath = join(dir, 'config.json');
+  const c = parseModelConfig(JSON.parse(await readFile(configPath, 'utf8')), configPath);
+  return { c, weights: await openModelWeights(dir) };
+}
+
+/** Weights and shape of a model (a folder or a GGUF file), from headers only (no tokenizer, no upload). */
+export async function modelMemoryShape(path: string) {
+  const isFile = (await stat(path)).isFile();
+  const { c, weights } = isFile ? await ggufConfigAndWeights(path) : await folderConfigAndWeights(path);
+  let weightsBytes = 0;
+  for (const name of expectedTensors(c).keys()) {
+    const entry = weights.tensors.get(name);
+    if (entry) weightsBytes += Math.max(4, Math.ceil(entry.byteLength / 4) * 4);
+  }
+  return {
+    weightsBytes,
+    shape: { numLayers: c.numLayers, kvHeads: c.numKvHeads, headDim: c.headDim },
+    maxPositionEmbeddings: c.maxPositionEmbeddings,
+  };
 }
 
 export async function estimateMemory(
@@ -36,32 +77,25 @@ export async function estimateMemory(
   options: EstimateOptions = {},
 ): Promise<MemoryEstimate> {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
-  // config.json and the weight headers only: the tokenizer (seconds to parse for a big vocabulary) is not needed.
-  const configPath = join(dir, 'config.json');
-  const c = parseModelConfig(JSON.parse(await readFile(configPath, 'utf8')), configPath);
-  const weights = await openModelWeights(dir);
-  let weightsBytes = 0;
-  for (const name of expectedTensors(c).keys()) {
-    const entry = weights.tensors.get(name);
-    if (entry) weightsBytes += Math.max(4, Math.ceil(entry.byteLength / 4) * 4);
-  }
-  const kv = sizeKvPool({
-    numLayers: c.numLayers,
-    kvHeads: c.numKvHeads,
-    headDim: c.headDim,
+  const kvDtype = options.kvDtype ?? 'f16';
+  const { weightsBytes, shape } = await modelMemoryShape(dir);
+  const e = estimateEngineMemory({
+    shape,
+    weightBytes: weightsBytes,
+    dtype: kvDtype,
+    tokens: context,
     pageSize,
-    // An estimate, not an allocation: the adapter's binding limit is the engine's concern at load.
-    maxBindingBytes: Number.MAX_SAFE_INTEGER,
-    numPages: Math.ceil(context / pageSize),
+    keySums: options.keySums ?? false,
   });
-  const keySumBytes = options.keySums ? c.numLayers * kv.numPages * c.numKvHeads * c.headDim * 4 : 0;
   return {
     context,
     pageSize,
     weightsBytes,
-    kvBytes: kv.totalBytes,
-    keySumBytes,
-    kvBytesPerToken: kv.pageBytes / pageSize,
-    totalBytes: weightsBytes + kv.totalBytes + keySumBytes,
+    kvDtype,
+    kvBytes: e.kvBytes,
+    keySumBytes: e.keySumBytes,
+    kvBytesPerToken: e.kvBytesPerToken,
+    kvBytesPerTokenByDtype: { f16: kvBytesPerToken(shape, 'f16'), f32: kvBytesPerToken(shape, 'f32') },
+    totalBytes: e.totalBytes,
   };
 }

@@ -73,3 +73,19 @@ export async function checkFolderContained(folder: string): Promise<FolderFiles>
   await walk(root, 0);
   return { root, sizeBytes };
 }
+
+/**
+ * Before a load: a registered folder is checked again as above; a registered GGUF file (stored by its real path when
+ * it was added) must still be that plain file, not a folder or a link put in its place since.
+ */
+export async function checkModelPath(path: string): Promise<void> {
+  const info = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    throw new ModelFolderError(`${path} does not exist (${error.code ?? 'unreadable'})`);
+  });
+  if (info.isDirectory()) {
+    await checkFolderContained(path);
+    return;
+  }
+  if (!info.isFile())
+    throw new ModelFolderError(`${path} is no longer a plain file (a link or a device was put there)`);
+}

@@ -27,7 +27,7 @@ import {
   UnknownModelError,
 } from '../context.ts';
 import { DEFAULT_KEEP_ALIVE_MS } from '../keep-alive.ts';
-import { checkFolderContained } from './folder-containment.ts';
+import { checkModelPath } from './folder-containment.ts';
 import { engineLoader, type ModelLoader } from './model-loader.ts';
 import { addModel } from './registry.ts';
 
@@ -288,8 +288,8 @@ export class LocalModelManager implements ModelManager {
     if (!record) throw new UnknownModelError(name);
     const start = performance.now();
     try {
-      // The folder may have changed since it was added: a symlink out of it now would be refused here.
-      await checkFolderContained(record.path);
+      // The model may have changed since it was added: a symlink out of its folder now would be refused here.
+      await checkModelPath(record.path);
       const { model, engine } = await this.loader(
         this.options.gpu,
         record.path,

@@ -1,4 +1,5 @@
 /** Adding model folders to the registry: each is inspected first, so only loadable folders are ever registered. */
+import { basename, dirname } from 'node:path';
 import { DuplicateModelError, type ModelRecord, type ModelsRepository } from '../../store/models-repo.ts';
 import { inspectModelFolder } from './inspect-folder.ts';
 import { checkModelName, nameFromFolder } from './model-names.ts';
@@ -11,10 +12,21 @@ export async function addModel(repo: ModelsRepository, path: string, name?: stri
     if (repo.get(name)) throw new DuplicateModelError(name);
   }
   const folder = await inspectModelFolder(path);
-  const finalName = name === undefined ? nameFromFolder(folder.path, (n) => repo.get(n) !== undefined) : name;
+  const finalName = name === undefined ? nameFromFolder(namingPath(path), (n) => repo.get(n) !== undefined) : name;
   const record: ModelRecord = { name: finalName, ...folder, addedAt: Date.now(), keepAliveMs: null };
   repo.add(record);
   return record;
+}
+
+/**
+ * The path a default name is taken from: a Hugging Face snapshot is named after its repository, not its revision
+ * (`.../models--Qwen--Qwen3-0.6B/snapshots/<sha>` -> "Qwen3-0.6B"), a GGUF file without its extension.
+ */
+function namingPath(path: string): string {
+  const snapshots = dirname(path);
+  const repo = basename(dirname(snapshots));
+  if (basename(snapshots) === 'snapshots' && repo.startsWith('models--')) return repo.split('--').at(-1) ?? repo;
+  return path.replace(/\.gguf$/i, '');
 }
 
 /**

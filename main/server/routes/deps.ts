@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { AdapterDescription, GpuFeatures } from '../../../engine/gpu/device.ts';
+import type { KvDType } from '../../../engine/kv/paged-layout.ts';
 import type { Db } from '../../store/database.ts';
 import type { ServerSettings } from '../context.ts';
 import type { Metrics } from '../metrics.ts';
@@ -49,6 +50,6 @@ export interface RouteDeps {
   info: () => ServerInfo;
   /** Aborted at shutdown: long-lived streams (SSE) end. */
   shutdown: AbortSignal;
-  /** How models load, for memory estimates: the KV page size and whether PLAS key sums are kept. */
-  estimate: { pageSize: number; keySums: boolean };
+  /** How models load, for memory estimates: the KV page size and dtype, and whether PLAS key sums are kept. */
+  estimate: { pageSize: number; keySums: boolean; kvDtype: KvDType };
 }

@@ -76,9 +76,11 @@ it('estimates GPU memory: the weights plus the KV cache at a context', async () 
   // f16 weights: 2 bytes per parameter (every tiny tensor is a whole number of 4-byte words).
   const model = (await api('/api/models')).json().models[0];
   assert.equal(e.weightsBytes, model.parameters * 2);
-  // 100 tokens take 2 pages of 64; each token holds K and V (f32) for every layer and KV head.
-  const perToken = 2 * c.numLayers * c.numKvHeads * c.headDim * 4;
+  // 100 tokens take 2 pages of 64; each token holds K and V (f16, the engine's default) for every layer and KV head.
+  const perToken = 2 * c.numLayers * c.numKvHeads * c.headDim * 2;
+  assert.equal(e.kvDtype, 'f16');
   assert.equal(e.kvBytesPerToken, perToken);
+  assert.deepEqual(e.kvBytesPerTokenByDtype, { f16: perToken, f32: 2 * perToken });
   assert.equal(e.kvBytes, 128 * perToken);
   // PLAS may run (the engine's default), so the per-page key sums are counted: [pages, kvHeads, headDim] f32 a layer.
   assert.equal(e.keySumBytes, c.numLayers * 2 * c.numKvHeads * c.headDim * 4);
