@@ -23,6 +23,11 @@ const PLAIN: Record<string, string> = {
   no_model_loaded: 'No model is loaded. Load one on the Models page.',
 };
 
+/** The plain words for an error code (the page shows them without asking the server, e.g. when it has no token). */
+export function describeCode(code: keyof typeof PLAIN): string {
+  return PLAIN[code];
+}
+
 /** An ApiError from a failed response (JSON error body or plain text). */
 export async function errorFrom(response: Response): Promise<ApiError> {
   const text = await response.text().catch(() => '');

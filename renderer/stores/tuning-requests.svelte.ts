@@ -1,6 +1,6 @@
 /**
- * The recent requests the Tuning page charts (GET /api/requests), polled every 2 s while the page is open and the tab
- * visible, so a reply sent from Chat, from the A/B or from another app shows up by itself.
+ * The recent requests the Tuning page charts and the Server page lists (GET /api/requests), polled every 2 s while a
+ * page that shows them is open and the tab visible, so a reply sent from Chat, from the A/B or from another app shows up by itself.
  */
 import { describe } from '../services/errors.ts';
 import { type LoggedRequest, tuningApi } from '../services/tuning-api.ts';
@@ -22,6 +22,10 @@ class RecentRequestsStore {
       .filter((r) => r.attention !== null && r.completionTokens > 0)
       .slice(0, RECENT)
       .reverse();
+  }
+  /** Every request the server logged (failed ones too), newest first: the Server page's list. */
+  get all(): LoggedRequest[] {
+    return this.#requests;
   }
   get fetched(): boolean {
     return this.#fetched;

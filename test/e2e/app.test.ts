@@ -80,6 +80,11 @@ test('a chat reply streams from PLAS Mini and shows tok/s, time to first token, 
   assert.match(await text(reply.locator('[data-stat="ttft"]')), /^\d+ ms$/);
   assert.match(await text(reply.locator('[data-stat="tokens"]')), /^[1-9]\d*$/);
   assert.match(await text(reply.locator('[data-stat="density"]')), /%/);
+  // The figures the app shows for PLAS Mini (the closing notes quote this line).
+  const shown = await Promise.all(
+    ['tps', 'ttft', 'tokens', 'density'].map((s) => text(reply.locator(`[data-stat="${s}"]`))),
+  );
+  console.log(`the app shows for PLAS Mini: ${shown[0]}, first token ${shown[1]}, ${shown[2]} tokens, ${shown[3]}`);
   assert.notEqual(await text(reply.locator('.markdown')), '');
   assert.equal(await box.inputValue(), '', 'the box is emptied on send');
   const body = sent[0] as { stream: boolean; stream_options: unknown; model: string };
@@ -148,6 +153,18 @@ test('the Server page shows the URL, the loaded model and snippets to copy', asy
   assert.equal(await text(page.locator('[data-field="base-url"]')), `${server.url}/v1`);
   const curl = page.getByRole('region', { name: 'curl' }).locator('pre');
   assert.match(await text(curl), new RegExp(`curl ${server.url}/v1/chat/completions .*"model": "plas-mini"`, 's'));
+  // The chats of the tests before this one are the server's recent requests, newest first, with their figures: the
+  // newest is the reply Esc stopped (499: the client went away), and the first test's reply ended well (200).
+  const rows = page.getByRole('region', { name: 'Recent requests' }).locator('tbody tr');
+  await rows.first().waitFor();
+  const cells = async (i: number) => Promise.all((await rows.nth(i).locator('td').all()).map((c) => text(c)));
+  assert.equal((await cells(0))[3], '499');
+  const all = await Promise.all(Array.from({ length: await rows.count() }, (_, i) => cells(i)));
+  const ok = all.find((c) => c[3] === '200');
+  assert.ok(ok, JSON.stringify(all));
+  assert.deepEqual(ok.slice(1, 4), ['/v1/chat/completions', 'plas-mini', '200']);
+  assert.match(ok[6], /^\d+ ms$/);
+  assert.match(ok[7], /^[\d.]+ tok\/s$/);
   await assertAccessible(page);
   await screenshot(page, 'server');
   assert.deepEqual(errors, []);

@@ -38,10 +38,21 @@ export function watchErrors(page: Page): string[] {
   return errors;
 }
 
+/**
+ * A PNG of the whole page. The app scrolls inside <main> (the header stays put), so a "full page" screenshot would stop
+ * at the window's height: the window is made as tall as <main>'s content for the shot, then put back.
+ */
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
+  const size = page.viewportSize();
+  const height = (await page.evaluate(
+    "(() => { const m = document.querySelector('main'); return m ? Math.ceil(m.getBoundingClientRect().top + m.scrollHeight) : 0; })()",
+  )) as number;
+  const taller = size !== null && height > size.height;
+  if (taller) await page.setViewportSize({ width: size.width, height: Math.min(height, 8000) });
   await page.screenshot({ path, fullPage: true });
+  if (taller) await page.setViewportSize(size);
   return path;
 }
 
