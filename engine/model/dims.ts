@@ -1,5 +1,5 @@
 /** The sizes the forward pass needs, derived once from a model's config. */
-import type { RopeConfig } from '../reference/rope.ts';
+import type { RopeConfig } from './rope-frequencies.ts';
 
 export interface ModelDims {
   hidden: number; // H

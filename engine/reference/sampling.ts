@@ -20,24 +20,7 @@
  * The GPU computes exp with its own rounding, so its q may differ from this twin's by a few units in the last f32 place;
  * a choice can then differ only where a cumulative mass lands within that much of a threshold (near-ties).
  */
-
-/** Floats per row of the packed sampling parameters [B, SAMPLING_PARAMS_STRIDE]. */
-export const SAMPLING_PARAMS_STRIDE = 8;
-/** Where each parameter sits in a row; the remaining slots are reserved (zero). */
-export const SAMPLING_PARAM = {
-  /** 0 = greedy (argmax) */
-  temperature: 0,
-  /** f32(1 / temperature), 0 when greedy: the kernel and the twin scale logits by this same f32 value */
-  invTemperature: 1,
-  /** integer, 0 = off */
-  topK: 2,
-  /** (0, 1], 1 = off */
-  topP: 3,
-  /** [0, 1], 0 = off */
-  minP: 4,
-  /** uniform in [0, 1) */
-  random: 5,
-} as const;
+import { SAMPLING_PARAM, SAMPLING_PARAMS_STRIDE } from '../generation/sampling-layout.ts';
 
 const F32_MAX = 3.4028234663852886e38;
 const TWO32 = 2 ** 32;

@@ -1,13 +1,12 @@
 /** Launcher for shaders/rope.wgsl: rotary position embedding applied in place to [T, heads, headDim]. */
-import { type RopeConfig, ropeConfigProblem, ropeInverseFrequencies } from '../../reference/rope.ts';
+import { type RopeConfig, ropeConfigProblem, ropeInverseFrequencies } from '../../model/rope-frequencies.ts';
 import { expect, expectDistinct, expectTensor, grid } from '../check.ts';
 import type { Gpu } from '../gpu.ts';
 import type { Step } from '../step.ts';
 import type { Tensor } from '../tensor.ts';
 import { uniformLayout } from '../uniforms.ts';
 
-export type { RopeConfig } from '../../reference/rope.ts';
-export { ropeInverseFrequencies } from '../../reference/rope.ts';
+export type { RopeConfig } from '../../model/rope-frequencies.ts';
 
 export const ROPE_PARAMS = uniformLayout('rope', 'rope.wgsl', [
   ['tokens', 'u32'],

@@ -1,16 +1,15 @@
 /**
  * Launchers for on-GPU sampling (shaders/sample.wgsl), greedy argmax (shaders/argmax.wgsl) and the softmax behind
- * logprobs (shaders/softmax.wgsl). Sampling reads back only token ids. The definition of sampling, which the kernel
- * and its twin share, is in engine/reference/sampling.ts.
+ * logprobs (shaders/softmax.wgsl). Sampling reads back only token ids. What sampling computes is defined by its twin,
+ * engine/reference/sampling.ts; the row layout of the parameters, the one thing both use, is
+ * engine/generation/sampling-layout.ts.
  */
-import { SAMPLING_PARAM, SAMPLING_PARAMS_STRIDE } from '../../reference/sampling.ts';
+import { SAMPLING_PARAM, SAMPLING_PARAMS_STRIDE } from '../../generation/sampling-layout.ts';
 import { expect, expectDistinct, expectTensor, grid, nextPowerOfTwo } from '../check.ts';
 import { KernelArgumentError } from '../errors.ts';
 import type { Step } from '../step.ts';
 import type { Tensor } from '../tensor.ts';
 import { uniformLayout } from '../uniforms.ts';
-
-export { SAMPLING_PARAM, SAMPLING_PARAMS_STRIDE } from '../../reference/sampling.ts';
 
 export const SAMPLE_PARAMS = uniformLayout('sample', 'sample.wgsl', [
   ['rows', 'u32'],
