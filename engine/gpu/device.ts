@@ -61,10 +61,12 @@ export interface DeviceOptions {
   /** Ignore features, to test fallbacks: e.g. ['subgroups']. */
   disableFeatures?: string[];
   /**
-   * The environment the host passes in (the engine reads no environment variable itself): VK_ICD_FILENAMES (an ICD
-   * the user forced) and PLAS_SWIFTSHADER_ICD (where SwiftShader's manifest is, when not in a known place).
+   * A Vulkan driver manifest the user forced (the host reads VK_ICD_FILENAMES): only the drivers it names are tried,
+   * and no SwiftShader fallback replaces them.
    */
-  env?: Readonly<Record<string, string | undefined>>;
+  userIcd?: string;
+  /** Where SwiftShader's driver manifest is, when it is not in one of the known places (SWIFTSHADER_ICDS). */
+  swiftShaderIcd?: string;
   log?: (message: string) => void;
 }
 
@@ -87,9 +89,8 @@ function dawnToggles(options: DeviceOptions): string[] {
   return toggles;
 }
 
-function findSwiftShaderIcd(env: DeviceOptions['env'] = {}): string | undefined {
-  const fromEnv = env.PLAS_SWIFTSHADER_ICD;
-  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+function findSwiftShaderIcd(given: string | undefined): string | undefined {
+  if (given && existsSync(given)) return given;
   return SWIFTSHADER_ICDS.find((path) => existsSync(path));
 }
 
@@ -141,13 +142,13 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   let adapter: GPUAdapter | null = null;
   const tried: string[] = [];
 
-  const userIcd = options.env?.VK_ICD_FILENAMES;
+  const userIcd = options.userIcd;
   if (!options.software || userIcd) {
     adapter = await requestAdapter(options);
     tried.push(`default drivers${userIcd ? ` (VK_ICD_FILENAMES=${userIcd})` : ''}`);
   }
   if (!adapter && process.platform === 'linux' && !userIcd) {
-    const icd = findSwiftShaderIcd(options.env);
+    const icd = findSwiftShaderIcd(options.swiftShaderIcd);
     if (icd) {
       useVulkanIcd(icd);
       forcedIcd = icd;

@@ -2,6 +2,7 @@
  * Typed errors and the engine's lifecycle: a prompt over the context, a closed engine, a lost device (running requests
  * fail with GpuDeviceLostError and a new device and engine work), and load/close cycles that leak no GPU memory.
  */
+
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { Engine } from '../../../engine/engine.ts';
 import { Gpu } from '../../../engine/gpu/gpu.ts';
 import { loadModel } from '../../../engine/model/load-model.ts';
 import { ContextLengthExceededError, GpuDeviceLostError } from '../../../engine/serving/errors.ts';
+import { gpuEnvironment } from '../../../main/cli/commands/gpu-options.ts';
 import { writeTinyModel } from '../../fixtures/tiny-model.ts';
 import { trackBuffers } from '../../helpers/gpu-memory.ts';
 import { collect, greedy, MB32, prompts } from './engine-fixture.ts';
@@ -23,7 +25,7 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 function newGpu(): Promise<Gpu> {
-  return Gpu.create({ software: true, checkErrors: true, env: process.env });
+  return Gpu.create({ software: true, checkErrors: true, ...gpuEnvironment(process.env) });
 }
 
 it('a prompt over the context, or max_tokens past it, is a ContextLengthExceededError with both numbers', async () => {
