@@ -32,14 +32,6 @@ export interface Health {
   notReady: string | null;
 }
 
-export interface PlasView {
-  model: string;
-  backend: 'dense' | 'plas';
-  plasAvailable: boolean;
-  config: Record<string, number | boolean>;
-  bounds: Record<string, { min?: number; max?: number; fixed?: number }>;
-}
-
 /** The `plas` field of a chat completion (its final streamed chunk). */
 export interface PlasReport {
   backend: 'dense' | 'plas';
