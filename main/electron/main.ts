@@ -13,6 +13,7 @@ import {
   Menu,
   type MenuItemConstructorOptions,
   type Rectangle,
+  safeStorage,
   screen,
   session,
   shell,
@@ -21,6 +22,7 @@ import {
 import { defaultDataDir, ensureDataDir } from '../store/data-dir.ts';
 import { type InvokeChannel, IPC_CHANNELS, type ServerStatus } from './ipc-contract.ts';
 import { checkMessage, type Senders } from './ipc-guard.ts';
+import { desktopMasterKey } from './master-key-store.ts';
 import { decideNavigation, decideWindowOpen, permissionAllowed } from './navigation-policy.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { developmentServerCommand, packagedServerCommand } from './server-command.ts';
@@ -48,9 +50,14 @@ function main(): void {
   let server: ServerReady | null = null;
   let lastStatus: ServerStatus = { state: 'starting', attempt: 1 };
 
-  const command = app.isPackaged
+  const base = app.isPackaged
     ? packagedServerCommand(process.resourcesPath, process.platform, dataDir, process.env)
     : developmentServerCommand(ROOT, process.env.PLAS_NODE ?? 'node', dataDir, process.env);
+  // The master key of provider API keys goes to the server on its stdin (an empty line: no secret storage here).
+  const command = { ...base, args: [...base.args, '--master-key-stdin'] };
+  let masterKey: string | undefined;
+  const secretInput = () =>
+    (masterKey ??= desktopMasterKey(dataDir, safeStorage, (m) => log.write(m))?.toString('base64') ?? '');
 
   const status = (s: ServerStatus) => {
     lastStatus = s;
@@ -66,6 +73,7 @@ function main(): void {
   const supervisor = new ServerSupervisor({
     command,
     log,
+    secretInput, // read once the app is ready (safeStorage needs it), at the first start
     onEvent: (e: SupervisorEvent) => {
       switch (e.type) {
         case 'starting':

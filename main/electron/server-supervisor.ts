@@ -6,6 +6,8 @@
  *   `maxCrashes` crashes within `crashWindowMs` stop the restarts (`gave-up`, with the log's last lines) until retry();
  * - stop(): SIGTERM, up to `stopTimeoutMs` for a clean exit (the server ends its streams and closes SQLite), then
  *   SIGKILL. Resolves once the process is gone.
+ * - `secretInput` (the master key of provider API keys) is written to the child's stdin at each start, then stdin is
+ *   closed: never on the command line or in the environment, where other processes of the user could read it.
  * Plain Node: no Electron here, so it is tested with the real server (test/main/electron/server-supervisor.test.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -53,12 +55,15 @@ export interface SupervisorOptions {
   stopTimeoutMs?: number;
   /** Log lines a gave-up event carries. Default 40. */
   tailLines?: number;
+  /** A line written to the child's stdin at each start (then closed); called at each start. */
+  secretInput?: () => string;
 }
 
 const READY_EVENTS = new Set(['ready', 'model-progress', 'model-ready', 'model-error']);
 
 export class ServerSupervisor {
-  readonly #o: Required<Omit<SupervisorOptions, 'onEvent'>> & Pick<SupervisorOptions, 'onEvent'>;
+  readonly #o: Required<Omit<SupervisorOptions, 'onEvent' | 'secretInput'>> &
+    Pick<SupervisorOptions, 'onEvent' | 'secretInput'>;
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
   #state: SupervisorState = 'idle';
@@ -133,8 +138,14 @@ export class ServerSupervisor {
     this.#o.log.write(
       `--- ${new Date().toISOString()} starting the server (attempt ${this.#attempt}): ${command} ${args.join(' ')}`,
     );
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const secret = this.#o.secretInput?.();
+    const stdin = secret === undefined ? 'ignore' : 'pipe';
+    const child = spawn(command, args, { cwd, env, stdio: [stdin, 'pipe', 'pipe'], windowsHide: true });
     this.#child = child;
+    if (secret !== undefined && child.stdin) {
+      child.stdin.on('error', () => {}); // a child that exits before reading: its exit is what is reported
+      child.stdin.end(`${secret}\n`);
+    }
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     createInterface({ input: child.stdout! }).on('line', (line) => this.#stdout(line, child));
     createInterface({ input: child.stderr! }).on('line', (line) => this.#o.log.write(line));

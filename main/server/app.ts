@@ -16,6 +16,7 @@ import { apiInfoRoutes } from './routes/api-info.ts';
 import { apiJobRoutes } from './routes/api-jobs.ts';
 import { apiModelRoutes } from './routes/api-models.ts';
 import { apiPlasRoutes } from './routes/api-plas.ts';
+import { apiProviderRoutes } from './routes/api-providers.ts';
 import { apiStatsRoutes } from './routes/api-stats.ts';
 import { apiTokenizeRoutes } from './routes/api-tokenize.ts';
 import type { PlasApp, RouteDeps } from './routes/deps.ts';
@@ -62,6 +63,7 @@ export function buildApp(options: AppOptions): PlasApp {
     metrics: options.metrics,
     settings: options.settings,
     requests: options.requests,
+    providers: options.providers,
   };
   healthRoutes(app, options);
   metricsRoutes(app, options);
@@ -73,6 +75,7 @@ export function buildApp(options: AppOptions): PlasApp {
   apiInfoRoutes(app, options);
   apiChatRoutes(app, options); // chats, search, presets, model settings
   apiTokenizeRoutes(app, options);
+  if (options.providers) apiProviderRoutes(app, { ...options, providers: options.providers }); // remote providers
   registerV1Routes(app, ctx);
   app.register(import('./routes/static.ts')); // the UI at / (its default export; rebuilds a stale renderer/dist)
   return app;

@@ -4,6 +4,7 @@
  */
 import type { Engine } from '../../engine/engine.ts';
 import type { LoadedModel } from '../../engine/model/load-model.ts';
+import type { ProviderRegistry } from './providers/registry.ts';
 
 /** A registered model as /v1/models and /api/models list it. */
 export interface ModelSummary {
@@ -152,4 +153,6 @@ export interface ServerContext {
   settings: ServerSettings;
   /** The recent-requests list of /api/requests: /v1 routes record each request once it ends. */
   requests: RequestLog;
+  /** Remote providers (issue 18): "NAME/MODEL" requests are forwarded to them; absent in tests that need none. */
+  providers?: ProviderRegistry;
 }

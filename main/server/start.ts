@@ -16,6 +16,9 @@ import { Metrics } from './metrics.ts';
 import type { ModelLoader } from './models/model-loader.ts';
 import { LocalModelManager } from './models/model-manager.ts';
 import { registerModel } from './models/registry.ts';
+import { fileMasterKey } from './providers/master-key.ts';
+import { DEFAULT_PROVIDER_TIMEOUTS, type ProviderTimeouts } from './providers/provider-types.ts';
+import { ProviderRegistry } from './providers/registry.ts';
 import { RecentRequests } from './request-log.ts';
 import type { PlasApp, ServerInfo } from './routes/deps.ts';
 import { newToken, writeTokenFile } from './secrets.ts';
@@ -47,6 +50,13 @@ export interface StartOptions {
   log?: (message: string) => void;
   /** Tests hold a load open with it. */
   loader?: ModelLoader;
+  /**
+   * The key that seals provider API keys (32 bytes): the desktop app hands it over (safeStorage); without it, the
+   * data dir's 0600 provider-keys.key is used (made on first use).
+   */
+  masterKey?: Buffer;
+  /** Timeouts of requests to remote providers and of their health checks. */
+  providerTimeouts?: Partial<ProviderTimeouts>;
 }
 
 export interface RunningServer {
@@ -57,6 +67,7 @@ export interface RunningServer {
   token: string;
   tokenFile: string;
   manager: LocalModelManager;
+  providers: ProviderRegistry;
   /** The launch model's load (resolved when it is loaded or failed; never rejects). */
   ready: Promise<void>;
   close(): Promise<void>;
@@ -97,6 +108,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const db: Db = openDatabase(join(dataDir, 'plas.db'));
   const shutdown = new AbortController();
   let manager: LocalModelManager | null = null;
+  let providers: ProviderRegistry | null = null;
   try {
     const repo = new ModelsRepository(db);
     const engine = options.engine ?? {};
@@ -131,6 +143,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       servedModelName: options.servedModelName,
       limits: { ...DEFAULT_LIMITS, ...options.limits },
     };
+    const providerTimeouts = { ...DEFAULT_PROVIDER_TIMEOUTS, ...options.providerTimeouts };
+    providers = new ProviderRegistry(db, options.masterKey ?? fileMasterKey(dataDir), providerTimeouts, log);
     const token = newToken();
     const tokenFile = writeTokenFile(dataDir, token);
     let port = options.port ?? 8188;
@@ -147,6 +161,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       allowedHosts: options.allowedHosts ?? [],
       engine,
       limits: settings.limits,
+      providerTimeouts,
     });
     const appOptions: AppOptions = {
       db,
@@ -158,6 +173,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       settings,
       info,
       shutdown: shutdown.signal,
+      providers,
       estimate: {
         pageSize: resolved.cache.pageSize,
         keySums: resolved.attention.allowPlas,
@@ -185,6 +201,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
     const url = `http://${urlHost}:${port}`;
 
+    const registry = providers;
+    registry.start(); // each enabled provider checked once now, then periodically
     const ready =
       defaultModel === undefined
         ? Promise.resolve()
@@ -195,14 +213,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       closing ??= (async () => {
         const stopped = app.close(); // stops accepting at once; resolves when in-flight responses have ended
         shutdown.abort(); // SSE streams of /api end
+        registry.close(); // no more health checks
         await m.close(); // engines close: generations in flight end with finish reason abort
         await stopped;
         db.close();
       })();
       return closing;
     };
-    return { app, url, port, token, tokenFile, manager: m, ready, close };
+    return { app, url, port, token, tokenFile, manager: m, providers: registry, ready, close };
   } catch (error) {
+    providers?.close();
     await manager?.close();
     db.close();
     throw error;

@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { CHATS_SCHEMA } from './chats-schema.ts';
+import { PROVIDERS_SCHEMA } from './providers-schema.ts';
 
 export interface Migration {
   /** What it does, for error messages. */
@@ -36,6 +37,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'chats, presets, model settings, search index',
     up(db) {
       db.exec(CHATS_SCHEMA);
+    },
+  },
+  {
+    name: 'remote providers',
+    up(db) {
+      db.exec(PROVIDERS_SCHEMA);
     },
   },
 ];

@@ -6,6 +6,7 @@ import { loadModel } from '../../../engine/model/load-model.ts';
 import { defaultPlasConfig, mergePlasConfig } from '../../../engine/plas/config.ts';
 import { attentionTableHeader, attentionTableRow, benchAttention } from '../bench/attention-bench.ts';
 import { benchKernels, kernelTableHeader, kernelTableRow } from '../bench/kernels-bench.ts';
+import { proxyBenchCommand } from '../bench/proxy-bench.ts';
 import {
   benchServe,
   SERVE_VARIANTS,
@@ -260,5 +261,6 @@ export function benchCommand(): Command {
       }
     },
   );
+  bench.addCommand(proxyBenchCommand());
   return bench;
 }

@@ -12,6 +12,7 @@ import type { Gpu } from '../../../engine/gpu/gpu.ts';
 import type { KvDType } from '../../../engine/kv/paged-layout.ts';
 import { normalizeOrigin } from '../../server/cors.ts';
 import { parseKeepAlive } from '../../server/keep-alive.ts';
+import { readMasterKeyLine } from '../../server/providers/master-key.ts';
 import { checkBind, type RunningServer, startServer } from '../../server/start.ts';
 import { defaultDataDir } from '../../store/data-dir.ts';
 import { MODEL_FLAG_HELP, modelDir } from '../default-model.ts';
@@ -33,6 +34,15 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return n;
+}
+
+/** Seconds (fractions allowed) to ms, for the provider timeouts. */
+function secondsToMs(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
+    throw new InvalidArgumentError(`expected seconds (0 < s <= 86400), got "${value}"`);
+  }
+  return Math.round(n * 1000);
 }
 
 function keepAlive(value: string): number {
@@ -66,6 +76,10 @@ interface ServeFlags extends GpuFlags, AttentionFlags {
   corsOrigin?: string[];
   allowedHost?: string[];
   keepAlive?: number;
+  masterKeyStdin?: boolean;
+  providerConnectTimeout?: number;
+  providerFirstByteTimeout?: number;
+  providerIdleTimeout?: number;
   debug?: boolean;
 }
 
@@ -115,6 +129,22 @@ export function serveCommand(): Command {
           'how long a model stays loaded after its last request: 30m, 1h, 300 (seconds); -1 forever, 0 unload at once',
           keepAlive,
         )
+        .option(
+          '--master-key-stdin',
+          "read the key that encrypts provider API keys from stdin's first line (base64; the desktop app sends it); " +
+            'without it, or with an empty line, <data-dir>/provider-keys.key (0600) is used',
+        )
+        .option('--provider-connect-timeout <s>', 'seconds to connect to a remote provider (default 5)', secondsToMs)
+        .option(
+          '--provider-first-byte-timeout <s>',
+          'seconds a remote provider may take to start its answer (default 300: a non-streamed answer comes whole)',
+          secondsToMs,
+        )
+        .option(
+          '--provider-idle-timeout <s>',
+          "seconds between two chunks of a provider's answer (default 120)",
+          secondsToMs,
+        )
         .option('--debug', 'print stacks with errors'),
     ),
   );
@@ -134,6 +164,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   const apiKey = flags.apiKey ?? (process.env.PLAS_API_KEY || undefined);
   checkBind(flags.host, apiKey); // before the GPU opens: a refusal should be instant
   const dir = modelDir(flags.model);
+  // Before the GPU opens: the desktop app writes the key at once, and a missing one should fail fast.
+  const masterKey = (flags.masterKeyStdin ? await readMasterKeyLine(process.stdin) : null) ?? undefined;
   const log = (m: string) => console.error(m);
   const gpu: Gpu = await openGpu(flags, log);
   let server: RunningServer;
@@ -152,6 +184,12 @@ async function serve(flags: ServeFlags): Promise<void> {
       keepAliveMs: flags.keepAlive,
       engine,
       log,
+      masterKey,
+      providerTimeouts: {
+        ...(flags.providerConnectTimeout !== undefined ? { connectMs: flags.providerConnectTimeout } : {}),
+        ...(flags.providerFirstByteTimeout !== undefined ? { firstByteMs: flags.providerFirstByteTimeout } : {}),
+        ...(flags.providerIdleTimeout !== undefined ? { idleMs: flags.providerIdleTimeout } : {}),
+      },
     });
   } catch (error) {
     gpu.destroy();

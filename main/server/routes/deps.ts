@@ -9,6 +9,8 @@ import type { Db } from '../../store/database.ts';
 import type { ServerSettings } from '../context.ts';
 import type { Metrics } from '../metrics.ts';
 import type { LocalModelManager } from '../models/model-manager.ts';
+import type { ProviderTimeouts } from '../providers/provider-types.ts';
+import type { ProviderRegistry } from '../providers/registry.ts';
 import type { RecentRequests } from '../request-log.ts';
 
 /** The fastify instance with TypeBox schemas typing each route's body, query and params. */
@@ -35,6 +37,8 @@ export interface ServerInfo {
   /** The engine settings every model loads with (CLI flags, validated). */
   engine: unknown;
   limits: ServerSettings['limits'];
+  /** Timeouts of requests forwarded to remote providers (serve's --provider-* flags). */
+  providerTimeouts?: ProviderTimeouts;
 }
 
 export interface RouteDeps {
@@ -52,4 +56,6 @@ export interface RouteDeps {
   shutdown: AbortSignal;
   /** How models load, for memory estimates: the KV page size and dtype, and whether PLAS key sums are kept. */
   estimate: { pageSize: number; keySums: boolean; kvDtype: KvDType };
+  /** Remote providers (issue 18); start.ts always makes one. */
+  providers?: ProviderRegistry;
 }

@@ -15,6 +15,7 @@ import type { ServerContext } from '../context.ts';
 import { registerChatCompletions } from './chat-completions.ts';
 import { registerCompletions } from './completions.ts';
 import { registerModels } from './models.ts';
+import { providerRoutingHook } from './provider-routing.ts';
 import { recordFinished } from './record.ts';
 import { registerResponses } from './responses.ts';
 import { recorded } from './route-scope.ts';
@@ -66,6 +67,8 @@ export function registerV1Routes(app: FastifyInstance, ctx: ServerContext): void
           OUTCOME_OF_STATUS[reply.statusCode] ?? (reply.statusCode >= 500 ? 'server_error' : 'invalid_request_error'),
       });
     });
+    // A provider's model ("NAME/MODEL") is forwarded before its body meets our schemas (provider-routing.ts).
+    v1.addHook('preValidation', providerRoutingHook(ctx));
     registerModels(v1, ctx);
     registerChatCompletions(v1, ctx);
     registerCompletions(v1, ctx);

@@ -1,7 +1,8 @@
 /**
  * GET /v1/models and GET /v1/models/:id: the registered models, loaded first, in OpenAI's list shape with vLLM's
- * `max_model_len` (apps size their context from it). Model names may contain slashes ("Qwen/Qwen3-0.6B"), so the
- * single-model route takes the rest of the path.
+ * `max_model_len` (apps size their context from it), then the providers' models as "NAME/MODEL" (a down provider's
+ * models stay listed, `available: false` with the reason). Model names may contain slashes ("Qwen/Qwen3-0.6B"), so
+ * the single-model route takes the rest of the path.
  */
 import type { ModelSummary, ServerContext } from '../context.ts';
 import type { V1App } from './index.ts';
@@ -23,7 +24,28 @@ function modelObject(m: ModelSummary, id = m.name) {
     architecture: m.architecture,
     parameters: m.parameters,
     dtype: m.dtype,
+    provider: null,
+    available: true,
+    unavailable_reason: null,
   };
+}
+
+/** The providers' models (notes/providers.md); a local model of the same exact name hides one. */
+function providerModels(ctx: ServerContext, local: Set<string>) {
+  return (ctx.providers?.models() ?? [])
+    .filter((m) => !local.has(m.id))
+    .map((m) => ({
+      id: m.id,
+      object: 'model',
+      created: 0,
+      owned_by: m.provider,
+      root: m.id,
+      parent: null,
+      provider: m.provider,
+      provider_kind: m.kind,
+      available: m.available,
+      unavailable_reason: m.available ? null : m.reason,
+    }));
 }
 
 /** The models, plus --served-model-name as an alias of the default model (listed first, as vLLM lists it). */
@@ -34,7 +56,7 @@ function listModels(ctx: ServerContext) {
   const target =
     models.find((m) => m.name === ctx.models.defaultModel) ?? (models.length === 1 ? models[0] : undefined);
   if (alias && target && alias !== target.name) data.unshift(modelObject(target, alias));
-  return data;
+  return [...data, ...providerModels(ctx, new Set(data.map((m) => m.id)))];
 }
 
 export function registerModels(app: V1App, ctx: ServerContext): void {
