@@ -5,7 +5,7 @@
 import { errorFrom, errorFromBody } from './errors.ts';
 import { readSse } from './sse.ts';
 import { authHeaders } from './token.ts';
-import type { ChatMessageIn, PlasReport, Usage } from './types.ts';
+import type { ChatMessageIn, PlasReport, ProviderKind, Usage } from './types.ts';
 
 /** The model and messages, and the conversation's sampling as /v1 names it (temperature, top_p, max_tokens, ...). */
 export interface ChatParams {
@@ -58,8 +58,50 @@ export async function streamChat(params: ChatParams, handlers: StreamHandlers, s
   signal.throwIfAborted();
 }
 
-export async function listChatModels(): Promise<{ id: string; loaded: boolean }[]> {
+/**
+ * A model the chat can use, from GET /v1/models: a local one (provider null), or a remote provider's as "NAME/MODEL"
+ * (its provider down: listed, not available, with the reason).
+ */
+export interface ListedModel {
+  id: string;
+  /** Local models only: loaded now (a provider's are always false: it loads them itself). */
+  loaded: boolean;
+  provider: string | null;
+  /** The provider's kind (vllm, fastdeploy, ...); null for a local model. */
+  providerKind: ProviderKind | null;
+  available: boolean;
+  unavailableReason: string | null;
+}
+
+interface ListedEntry {
+  id: string;
+  loaded?: boolean;
+  provider?: string | null;
+  provider_kind?: ProviderKind | null;
+  available?: boolean;
+  unavailable_reason?: string | null;
+}
+
+export async function listChatModels(): Promise<ListedModel[]> {
   const response = await fetch('/v1/models', { headers: authHeaders() });
   if (!response.ok) throw await errorFrom(response);
-  return ((await response.json()) as { data: { id: string; loaded: boolean }[] }).data;
+  return ((await response.json()) as { data: ListedEntry[] }).data.map((m) => ({
+    id: m.id,
+    loaded: m.loaded === true,
+    provider: m.provider ?? null,
+    providerKind: m.provider_kind ?? null,
+    available: m.available !== false,
+    unavailableReason: m.unavailable_reason ?? null,
+  }));
+}
+
+/** The picker's groups: local models first, then each provider's, in the order the server lists them. */
+export function groupByProvider(models: readonly ListedModel[]): { provider: string | null; models: ListedModel[] }[] {
+  const groups = new Map<string | null, ListedModel[]>([[null, []]]);
+  for (const m of models) {
+    const group = groups.get(m.provider);
+    if (group) group.push(m);
+    else groups.set(m.provider, [m]);
+  }
+  return [...groups].filter(([, list]) => list.length > 0).map(([provider, list]) => ({ provider, models: list }));
 }

@@ -7,7 +7,7 @@
  */
 import { ReplySaver } from '../lib/reply-saver.ts';
 import { AttachmentRefused, readTextFile } from '../lib/text-file.ts';
-import { type ChatParams, listChatModels, streamChat } from '../services/chat-stream.ts';
+import { type ChatParams, type ListedModel, listChatModels, streamChat } from '../services/chat-stream.ts';
 import {
   type AttachmentRecord,
   type ConversationRecord,
@@ -23,10 +23,8 @@ import { replyStats, type StreamClock } from './reply-stats.ts';
 import { StreamBatcher } from './stream-batcher.ts';
 import { tuning } from './tuning.svelte.ts';
 
-export interface ChatModel {
-  id: string;
-  loaded: boolean;
-}
+/** A local model, or a remote provider's "NAME/MODEL" (chat-stream.ts). */
+export type ChatModel = ListedModel;
 
 /** A file attached to the message being written, with its token count once known. */
 export interface PendingAttachment extends AttachmentRecord {
@@ -214,8 +212,10 @@ export class ChatStore {
     this.attachments.push({ ...text, tokens: null, counting: true });
     const added = this.attachments[this.attachments.length - 1];
     const model = this.model;
+    // A remote provider's model has no tokenizer here: its attachments go uncounted.
+    const local = this.#models.find((m) => m.id === model)?.provider == null;
     try {
-      if (model) added.tokens = (await chatsApi.countText(model, text.content)).tokens;
+      if (model && local) added.tokens = (await chatsApi.countText(model, text.content)).tokens;
     } catch (error) {
       this.attachError = `Could not count the tokens of ${file.name}: ${describe(error)}`;
     } finally {
@@ -328,6 +328,8 @@ export class ChatStore {
     const clock: StreamClock = { sentAt: performance.now(), firstTokenAt: null, endedAt: 0 };
     let usage: Usage | null = null;
     let plas: PlasReport | null = null;
+    // A provider's reply (even another PLAS Studio's) says nothing about this GPU's attention: no density shown.
+    const remote = this.#models.find((m) => m.id === model)?.provider != null;
     const batcher = new StreamBatcher((content, reasoning) => {
       reply.content += content;
       reply.reasoning += reasoning;
@@ -351,7 +353,7 @@ export class ChatStore {
             saver.push('', t);
           },
           onUsage: (u) => (usage = u),
-          onPlas: (p) => (plas = p),
+          onPlas: (p) => (plas = remote ? null : p),
           onFinish: () => {},
         },
         controller.signal,
