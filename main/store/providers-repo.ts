@@ -3,19 +3,8 @@
  * the master key; the plaintext never reaches the database). Keys are keyed by the provider's name, which is also
  * the prefix of its models ("NAME/MODEL").
  */
+import type { ProviderKind } from '../server/providers/provider-types.ts';
 import type { Db } from './database.ts';
-
-export const PROVIDER_KINDS = [
-  'openai',
-  'fastdeploy',
-  'vllm',
-  'sglang',
-  'ollama',
-  'llama-server',
-  'lmstudio',
-  'plas-studio',
-] as const;
-export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 /** Seals and opens API keys; `context` (the provider's name) binds a sealed value to its row. */
 export interface KeySealer {

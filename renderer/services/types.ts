@@ -52,44 +52,10 @@ export interface ChatMessageIn {
   content: string;
 }
 
-/** The kinds of remote provider (/api/providers, issue 18's contract in main/server/providers). */
-export type ProviderKind =
-  | 'openai'
-  | 'fastdeploy'
-  | 'vllm'
-  | 'sglang'
-  | 'ollama'
-  | 'llama-server'
-  | 'lmstudio'
-  | 'plas-studio';
-
-/** A provider's last health check; `error` is a sentence naming the provider and why it is down. */
-export interface ProviderStatus {
-  state: 'ok' | 'down' | 'checking' | 'disabled';
-  latencyMs: number | null;
-  checkedAt: number | null;
-  error: string | null;
-}
-
-/** A remote OpenAI-compatible server whose models are offered as "NAME/MODEL". Never carries its key. */
-export interface Provider {
-  name: string;
-  baseUrl: string;
-  kind: ProviderKind;
-  enabled: boolean;
-  hasKey: boolean;
-  status: ProviderStatus;
-  /** The provider's own ids, without the NAME/ prefix. */
-  models: string[];
-}
-
-/** GET /api/providers/:name/plas-config: a local model's saved PLAS ranges for FastDeploy's launch. */
-export interface FastDeployPlasConfig {
-  config: Record<string, number>;
-  json: string;
-  command: string;
-  /** Whether the model had saved PLAS settings (false: the defaults are shown). */
-  saved: boolean;
-  /** What differs from here (FastDeploy's block size, keys it does not have), in sentences. */
-  notes: string[];
-}
+// Remote providers: the server's own shapes (a file of types that imports nothing), so the two sides cannot drift.
+export type {
+  PlasExport as FastDeployPlasConfig,
+  Provider,
+  ProviderKind,
+  ProviderStatus,
+} from '../../main/server/providers/provider-types.ts';

@@ -2,7 +2,7 @@
  * The body a provider receives: the client's, with `model` set to the provider's own id and our `plas` extension
  * dropped (a provider other than PLAS Studio may refuse an unknown field, or ignore it silently); the note says so.
  */
-import type { ProviderKind } from '../../store/providers-repo.ts';
+import type { ProviderKind } from './provider-types.ts';
 
 export interface ForwardBody {
   body: Buffer;

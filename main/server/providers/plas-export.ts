@@ -5,6 +5,7 @@
  * `denseLastLayer` are PLAS Studio's own and have no FastDeploy key, so they are left out (and the notes say so).
  */
 import { defaultPlasConfig, type PlasConfig } from '../../../engine/plas/config.ts';
+import type { PlasExport } from './provider-types.ts';
 
 /** FastDeploy's block size: its kernels are built for it. */
 export const FASTDEPLOY_BLOCK_SIZE = 128;
@@ -17,15 +18,6 @@ const EXPORTED = [
   'plas_use_encoder_seq_limit',
   'plas_use_decoder_seq_limit',
 ] as const;
-
-export interface PlasExport {
-  config: Record<string, number>;
-  json: string;
-  command: string;
-  /** Whether the model had saved PLAS settings (false: FastDeploy's defaults are shown). */
-  saved: boolean;
-  notes: string[];
-}
 
 /** A single-quoted shell word (POSIX shells): nothing in it is expanded. */
 export function shellQuote(text: string): string {

@@ -2,8 +2,9 @@
  * What a user may enter for a provider, checked before anything is stored or contacted: the name (the prefix of its
  * models), the base URL (http or https, no credentials, query or fragment), the kind. Errors are 400s naming the field.
  */
-import { PROVIDER_KINDS, type ProviderKind } from '../../store/providers-repo.ts';
+
 import { HttpError } from '../http-error.ts';
+import { PROVIDER_KINDS, type ProviderKind } from './provider-types.ts';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const MAX_URL = 2048;

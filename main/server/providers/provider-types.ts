@@ -1,5 +1,19 @@
-/** A remote provider as /api/providers shows it (notes/providers.md): never its key, only whether it has one. */
-import type { ProviderKind } from '../../store/providers-repo.ts';
+/**
+ * The shapes /api/providers answers with (issue 18's contract). This file imports nothing: the renderer imports its
+ * types too (`import type`), so the two sides cannot drift apart.
+ */
+
+export const PROVIDER_KINDS = [
+  'openai',
+  'fastdeploy',
+  'vllm',
+  'sglang',
+  'ollama',
+  'llama-server',
+  'lmstudio',
+  'plas-studio',
+] as const;
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 export type ProviderState = 'ok' | 'down' | 'checking' | 'disabled';
 
@@ -21,6 +35,17 @@ export interface Provider {
   status: ProviderStatus;
   /** The provider's own model ids (without the NAME/ prefix). */
   models: string[];
+}
+
+/** GET /api/providers/:name/plas-config: a local model's saved PLAS ranges as FastDeploy's launch config. */
+export interface PlasExport {
+  config: Record<string, number>;
+  json: string;
+  command: string;
+  /** Whether the model had saved PLAS settings (false: FastDeploy's defaults are shown). */
+  saved: boolean;
+  /** What differs from here (FastDeploy's block size, keys it does not have), in sentences. */
+  notes: string[];
 }
 
 /** How long a forwarded request may wait at each stage, and how health is checked. Server settings (serve flags). */

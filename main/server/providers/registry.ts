@@ -8,7 +8,6 @@
 import type { Db } from '../../store/database.ts';
 import {
   DuplicateProviderError,
-  type ProviderKind,
   type ProviderRecord,
   ProvidersRepository,
   UnknownProviderError,
@@ -17,7 +16,7 @@ import { HttpError } from '../http-error.ts';
 import { checkHealth, type HealthResult } from './health-check.ts';
 import { KeyBox } from './key-box.ts';
 import { checkApiKey, checkKind, checkProviderName, normalizeBaseUrl } from './provider-input.ts';
-import type { Provider, ProviderStatus, ProviderTimeouts } from './provider-types.ts';
+import type { Provider, ProviderKind, ProviderStatus, ProviderTimeouts } from './provider-types.ts';
 import { nextCheckDelay, RefreshSchedule } from './refresh-schedule.ts';
 
 export interface ProviderCreate {
