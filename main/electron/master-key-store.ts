@@ -4,14 +4,16 @@
  * encrypted by safeStorage, and the supervisor writes the decrypted key to the server's stdin. Where there is no real
  * secret storage (Linux without a keyring: safeStorage's 'basic_text'), null: the server keeps its 0600 file.
  * A key the headless server made before (provider-keys.key) is adopted, so API keys saved then still open, and its
- * plaintext file is removed.
+ * plaintext file is removed. Once provider-keys.safe exists, a headless `plas serve` on the same folder cannot open
+ * it: it makes no key of its own at start, and keys entered there go into a new provider-keys.key that the app's
+ * server reads beside this one (server/providers/key-ring.ts); that file is then left alone here.
  * Plain Node apart from the storage passed in, so it runs without Electron.
  */
 import { closeSync, existsSync, fchmodSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { MASTER_KEY_FILE, newMasterKey, parseMasterKey } from '../server/providers/master-key.ts';
+import { MASTER_KEY_FILE, newMasterKey, parseMasterKey, SAFE_MASTER_KEY_FILE } from '../server/providers/master-key.ts';
 
-export const SAFE_MASTER_KEY_FILE = 'provider-keys.safe';
+export { SAFE_MASTER_KEY_FILE };
 
 /** What is used of Electron's safeStorage. */
 export interface SecretStorage {

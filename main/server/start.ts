@@ -16,7 +16,7 @@ import { Metrics } from './metrics.ts';
 import type { ModelLoader } from './models/model-loader.ts';
 import { LocalModelManager } from './models/model-manager.ts';
 import { registerModel } from './models/registry.ts';
-import { fileMasterKey } from './providers/master-key.ts';
+import { serverKeyRing } from './providers/key-ring.ts';
 import { DEFAULT_PROVIDER_TIMEOUTS, type ProviderTimeouts } from './providers/provider-types.ts';
 import { ProviderRegistry } from './providers/registry.ts';
 import { RecentRequests } from './request-log.ts';
@@ -144,7 +144,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       limits: { ...DEFAULT_LIMITS, ...options.limits },
     };
     const providerTimeouts = { ...DEFAULT_PROVIDER_TIMEOUTS, ...options.providerTimeouts };
-    providers = new ProviderRegistry(db, options.masterKey ?? fileMasterKey(dataDir), providerTimeouts, log);
+    providers = new ProviderRegistry(db, serverKeyRing(dataDir, options.masterKey, log), providerTimeouts, log);
     const token = newToken();
     const tokenFile = writeTokenFile(dataDir, token);
     let port = options.port ?? 8188;

@@ -133,6 +133,14 @@ export class ProvidersRepository {
     return this.db.transaction(() => this.db.prepare('DELETE FROM providers WHERE name = ?').run(name).changes > 0)();
   }
 
+  /** The provider's API key as stored (sealed), for what the key ring can say about it; null when it has none. */
+  sealedKey(name: string): string | null {
+    const row = this.db.prepare('SELECT sealed_key FROM providers WHERE name = ?').get(name) as
+      | { sealed_key: string | null }
+      | undefined;
+    return row?.sealed_key ?? null;
+  }
+
   /** The provider's API key in plain text (for the request to its own origin only); null when it has none. */
   apiKey(name: string): string | null {
     const row = this.db.prepare('SELECT sealed_key FROM providers WHERE name = ?').get(name) as

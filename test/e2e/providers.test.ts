@@ -2,18 +2,23 @@
  * Remote providers in a real browser against the real server, with a second real server (PLAS Mini on SwiftShader)
  * as the remote: the empty state, a bad URL refused with the server's message beside the field, a provider added with
  * its health and models, a taken name refused beside the Name field, one that is down with its reason, a key saved
- * (never shown back) and removed, chatting with the provider's model from the Chat page (no PLAS density for it), the
+ * (never shown back) and removed, a provider edited (a refused URL beside the field, the saved change checked at
+ * once), chatting with the provider's model from the Chat page (no PLAS density for it), the
  * Tuning page's FastDeploy export following the ranges tuned here, removing a provider (confirmed), and the remote
- * going down: its model stays in the picker, disabled, with the reason. No console error beyond the two refusals, no
+ * going down: its model stays in the picker, disabled, with the reason; and a key the desktop app sealed, seen from a
+ * headless server on its folder (why it cannot be used there, and where a key entered again goes). No console error beyond the two refusals, no
  * serious axe violation (light and dark); screenshots in test/e2e/artifacts.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { DEFAULT_MODEL_DIR } from '../../main/cli/default-model.ts';
+import { desktopMasterKey } from '../../main/electron/master-key-store.ts';
+import { fakeSecretStorage } from '../main/server/providers/secret-storage-fixture.ts';
 import { bearer, http, startTestServer, type TestServer } from '../main/server/server-fixture.ts';
 import { ARTIFACTS, axeViolations, describeViolations, launchChromium, screenshot, watchErrors } from './browser.ts';
 
@@ -198,6 +203,61 @@ test('a provider is added with its health and models; one that is down shows why
   assert.deepEqual(errors, [], failed.join('\n'));
 });
 
+test('a provider is edited: a refused URL is shown beside the field; a saved change is checked at once', async () => {
+  const toggle = row('offline').getByRole('switch', { name: 'Offer the models of offline' });
+  await toggle.click();
+  await health('offline').and(page.locator('[data-state="down"]')).waitFor({ timeout: 20_000 });
+  await row('offline').getByRole('button', { name: 'Edit offline' }).click();
+  const form = row('offline').getByRole('form', { name: 'Edit offline' });
+  const url = form.getByLabel('Base URL');
+  assert.equal(await url.inputValue(), `http://127.0.0.1:${closedPort}/v1`, 'starts from what is saved');
+  assert.equal(await form.getByLabel('Server').inputValue(), 'vllm');
+  await url.and(page.locator(':focus')).waitFor({ timeout: 2000 }); // the address field has the focus
+  await url.fill('ftp://gpu-box/v1');
+  await form.getByRole('button', { name: 'Save' }).click();
+  const refusal = form.getByRole('alert');
+  await refusal.waitFor();
+  assert.match(await text(refusal), /^baseUrl: must start with http:\/\/ or https:\/\//);
+  assert.equal(await url.getAttribute('aria-invalid'), 'true');
+  assert.equal(await form.getByLabel('Server').getAttribute('aria-invalid'), null, 'only the field named');
+  assert.match((await url.getAttribute('aria-describedby')) ?? '', /provider-edit-baseUrl-error:offline/);
+  await assertAccessible();
+  await shot(row('offline'), 'providers-edit');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await assertAccessible();
+  await shot(row('offline'), 'providers-edit-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
+  failed.splice(0);
+  assert.deepEqual(errors.splice(0), [
+    'console: Failed to load resource: the server responded with a status of 400 (Bad Request)',
+  ]);
+
+  // Pointed at the remote, as another PLAS Studio: saved, checked at once (down before, reachable now), models listed.
+  await form.getByLabel('Server').selectOption({ label: 'Another PLAS Studio' });
+  await url.fill(`${remote.url}/v1`);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.waitFor({ state: 'detached', timeout: 20_000 });
+  await health('offline').and(page.locator('[data-state="ok"]')).waitFor({ timeout: 20_000 });
+  assert.match(await text(health('offline')), /^Reachable \d+ ms · checked \d/);
+  assert.equal(await text(row('offline').locator('[data-field="provider-url"]')), `${remote.url}/v1`);
+  assert.equal(await text(row('offline').locator('[data-field="provider-kind"]')), 'Another PLAS Studio');
+  await row('offline').getByText('offline/plas-mini', { exact: true }).waitFor();
+  // The focus is back on Edit.
+  await row('offline')
+    .getByRole('button', { name: 'Edit offline' })
+    .and(page.locator(':focus'))
+    .waitFor({ timeout: 2000 });
+  const saved = JSON.parse(await apiProviders()).providers.find((p: { name: string }) => p.name === 'offline');
+  assert.equal(saved.kind, 'plas-studio');
+  assert.equal(saved.baseUrl, `${remote.url}/v1`);
+  await shot(row('offline'), 'providers-edited');
+
+  // Off again, as the tests below expect it.
+  await toggle.click();
+  await health('offline').and(page.locator('[data-state="disabled"]')).waitFor();
+  assert.deepEqual(errors, [], failed.join('\n'));
+});
+
 test("chatting with the provider's model: the reply streams in, without a PLAS density", async () => {
   const sent: { model?: string }[] = [];
   page.on('request', (r) => {
@@ -298,4 +358,53 @@ test('removing a provider asks first; the remote going down leaves its model lis
   assert.match(await text(option), /^remote\/plas-mini \(unavailable: /);
   assert.ok((await text(option)).includes(why.slice(0, 40)), `${await text(option)} vs ${why}`);
   assert.deepEqual(errors, [], failed.join('\n'));
+});
+
+test('a key the desktop app sealed, seen from a headless server on its folder: the card says why, and what a new key does', async () => {
+  // The app's server saved a key under the master key the system's secret storage keeps (provider-keys.safe)...
+  const dataDir = await mkdtemp(join(tmpdir(), 'plas-e2e-sealed-'));
+  const appKey = desktopMasterKey(dataDir, fakeSecretStorage(), () => {}) as Buffer;
+  const app = await startTestServer({ dataDir, masterKey: appKey });
+  const added = await http(app.port, '/api/providers', {
+    method: 'POST',
+    headers: bearer(app.token),
+    body: { name: 'cloud', baseUrl: `http://127.0.0.1:${closedPort}/v1`, apiKey: KEY },
+  });
+  assert.equal(added.status, 201, added.body);
+  await app.close();
+  // ...and `plas serve` runs on the same folder by hand, without it.
+  const headless = await startTestServer({ dataDir });
+  try {
+    await page.goto(`${headless.url}/models?token=${headless.token}`);
+    const reason = row('cloud').locator('[data-field="provider-down-reason"]');
+    await reason.filter({ hasText: 'its API key is sealed' }).waitFor();
+    assert.match(
+      await text(reason),
+      /^Provider "cloud": its API key is sealed with the master key that the PLAS Studio app/,
+    );
+    assert.match(await text(reason), /run PLAS Studio on this data folder, or enter the key again here/);
+    assert.equal(
+      await text(row('cloud').locator('[data-field="provider-key"]')),
+      'Key saved, not usable on this server',
+    );
+    const note = row('cloud').locator('[data-field="provider-key-note"]');
+    assert.equal(await note.count(), 0, 'said once, in the health line');
+    await assertAccessible();
+    await shot(row('cloud'), 'providers-key-sealed-by-app');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await assertAccessible();
+    await shot(row('cloud'), 'providers-key-sealed-by-app-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    await row('cloud').getByRole('button', { name: 'Replace key of cloud' }).click();
+    await row('cloud').getByLabel('New API key').fill(`${KEY}-again`);
+    await row('cloud').getByRole('button', { name: 'Save key' }).click();
+    await note.filter({ hasText: "Kept in this data folder's provider-keys.key" }).waitFor();
+    assert.match(await text(note), /the app reads this file too/);
+    assert.ok(!(await page.content()).includes(KEY), 'a key is in the page');
+    await shot(row('cloud'), 'providers-key-kept-in-file');
+    assert.deepEqual(errors, [], failed.join('\n'));
+  } finally {
+    await headless.stop();
+  }
 });

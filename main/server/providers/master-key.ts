@@ -3,6 +3,7 @@
  * - the desktop app: Electron's safeStorage keeps it (main/electron/master-key-store.ts) and the supervisor writes it
  *   to the server's stdin (`plas serve --master-key-stdin`): never on the command line, never in the environment;
  * - headless `plas serve`: `<data-dir>/provider-keys.key`, 32 random bytes (base64), readable by the user alone.
+ * key-ring.ts decides which a server uses (and what it does on a folder whose key the app sealed).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { join } from 'node:path';
 import { MASTER_KEY_BYTES } from './key-box.ts';
 
 export const MASTER_KEY_FILE = 'provider-keys.key';
+/** The desktop app's master key, sealed by the system's secret storage (main/electron/master-key-store.ts). */
+export const SAFE_MASTER_KEY_FILE = 'provider-keys.safe';
 
 export class MasterKeyError extends Error {
   override name = 'MasterKeyError';
@@ -29,26 +32,32 @@ export function newMasterKey(): Buffer {
   return randomBytes(MASTER_KEY_BYTES);
 }
 
-/** Reads `<dataDir>/provider-keys.key`, creating it (0600) with a fresh key when missing; tightens a wider file. */
-export function fileMasterKey(dataDir: string): Buffer {
+/** Reads `<dataDir>/provider-keys.key` when it is there (null when not), tightening a file others could read. */
+export function readExistingMasterKey(dataDir: string): Buffer | null {
   const path = join(dataDir, MASTER_KEY_FILE);
-  let text: string | null = null;
+  let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return null;
   }
-  if (text !== null) {
-    if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
-      const fd = openSync(path, 'r');
-      try {
-        fchmodSync(fd, 0o600);
-      } finally {
-        closeSync(fd);
-      }
+  if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
+    const fd = openSync(path, 'r');
+    try {
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
     }
-    return parseMasterKey(text, path);
   }
+  return parseMasterKey(text, path);
+}
+
+/** Reads `<dataDir>/provider-keys.key`, creating it (0600) with a fresh key when missing; tightens a wider file. */
+export function fileMasterKey(dataDir: string): Buffer {
+  const path = join(dataDir, MASTER_KEY_FILE);
+  const existing = readExistingMasterKey(dataDir);
+  if (existing) return existing;
   const key = newMasterKey();
   // 'wx': two servers starting at once on one data dir must not each write their own key.
   let fd: number;

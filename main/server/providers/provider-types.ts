@@ -32,6 +32,14 @@ export interface Provider {
   kind: ProviderKind;
   enabled: boolean;
   hasKey: boolean;
+  /**
+   * What the user should know about the saved key, beside it: where it is kept when that is not the usual place,
+   * or why this server cannot use it and what to do (a key sealed by the desktop app's secret storage, seen from a
+   * headless server). null when there is nothing to say (or no key).
+   */
+  keyNote: string | null;
+  /** false when a key is saved but this server cannot open it (keyNote says why): requests go nowhere until fixed. */
+  keyReadable: boolean;
   status: ProviderStatus;
   /** The provider's own model ids (without the NAME/ prefix). */
   models: string[];

@@ -3,7 +3,8 @@
  * written to the client at once (backpressure pauses the provider's socket, nothing is collected), the client's
  * disconnect destroys the upstream request (the provider sees its connection close), and every failure is an
  * OpenAI-shaped error naming the provider (before the answer started: the error response; after: a last SSE `error`
- * event). Only a non-streamed answer that gets our `plas_note` is read whole, to add the field.
+ * event). Answers name the model the client asked for ("NAME/MODEL", model-rewrite.ts), not the provider's own id:
+ * a stream is rewritten line by line as it arrives; a non-streamed answer, one JSON document, is read whole.
  */
 import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
@@ -11,6 +12,8 @@ import { HttpError } from '../http-error.ts';
 import { abortOnDisconnect } from '../v1/disconnect.ts';
 import { forwardBody } from './forward-body.ts';
 import { KeyBoxError } from './key-box.ts';
+import { AppSealedKeyError } from './key-ring.ts';
+import { renameModelIn, SseModelRewriter } from './model-rewrite.ts';
 import { ProviderFailure, providerHttpError, redact } from './provider-errors.ts';
 import { apiRoot } from './provider-input.ts';
 import type { ProviderRegistry, ProviderTarget } from './registry.ts';
@@ -46,9 +49,11 @@ function keyOf(registry: ProviderRegistry, name: string): string | null {
     return registry.apiKey(name);
   } catch (error) {
     if (error instanceof KeyBoxError) {
+      // The app's key out of this server's reach says what to do itself; any other: the key must be entered again.
+      const advice = error instanceof AppSealedKeyError ? '' : '; enter its API key again on the Models page';
       throw new HttpError(
         500,
-        `Provider "${name}": ${error.message}; enter its API key again on the Models page`,
+        `Provider "${name}": ${error.message}${advice}`,
         'server_error',
         null,
         'provider_key_unreadable',
@@ -125,6 +130,8 @@ export async function forward(f: ForwardRequest): Promise<void> {
     throw error;
   }
   registry.reportReachable(provider.name);
+  /** A non-streamed answer's first byte: its headers (the body follows at once), for the request log's timings. */
+  const answeredMs = elapsed();
   const status = res.statusCode ?? 502;
 
   if (status < 200 || status >= 300) {
@@ -138,8 +145,9 @@ export async function forward(f: ForwardRequest): Promise<void> {
   reply.header('x-plas-provider', provider.name);
   if (out.note) reply.header(NOTE_HEADER, out.note);
 
-  if (!out.stream && out.note) {
-    // The one answer read whole: a JSON body that gets its `plas_note`.
+  const clientModel = typeof f.body.model === 'string' ? f.body.model : `${provider.name}/${target.model}`;
+  if (!out.stream) {
+    // A non-streamed answer is one JSON document: read whole, it gets the client's model id (and our `plas_note`).
     let text: string;
     try {
       text = (await readBody(res, provider.name, timeouts.idleMs)).toString('utf8');
@@ -157,21 +165,38 @@ export async function forward(f: ForwardRequest): Promise<void> {
     try {
       json = JSON.parse(text);
     } catch {
-      throw fail(providerHttpError(provider.name, 502, `its answer is not JSON: ${text.slice(0, 200)}`, key));
+      if (out.note) {
+        throw fail(providerHttpError(provider.name, 502, `its answer is not JSON: ${text.slice(0, 200)}`, key));
+      }
+      // Not ours to judge: it goes as it came.
+      end({ status, outcome: summary.finishReason ?? 'stop', summary, firstChunkMs: answeredMs });
+      reply
+        .code(status)
+        .header('content-type', res.headers['content-type'] ?? 'application/json')
+        .send(text);
+      return;
     }
-    end({ status, outcome: summary.finishReason ?? 'stop', summary, firstChunkMs: null });
-    reply.code(status).send({ ...(json as object), plas_note: out.note });
+    end({ status, outcome: summary.finishReason ?? 'stop', summary, firstChunkMs: answeredMs });
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      reply.code(status).header('content-type', 'application/json; charset=utf-8').send(text);
+      return;
+    }
+    renameModelIn(json as Record<string, unknown>, clientModel);
+    reply.code(status).send(out.note ? { ...json, plas_note: out.note } : json);
     return;
   }
-  pump(f, res, status, out.stream, key, started, end, client.signal);
+  pump(f, res, status, clientModel, key, started, end, client.signal);
 }
 
-/** Passes the provider's body through chunk by chunk; ends the request's record when the body ends or breaks. */
+/**
+ * Passes the provider's stream through line by line as it arrives, each line with the client's model id (a line cut
+ * between two reads waits for its end, nothing more); ends the request's record when the stream ends or breaks.
+ */
 function pump(
   f: ForwardRequest,
   res: Awaited<ReturnType<typeof openUpstream>>,
   status: number,
-  stream: boolean,
+  clientModel: string,
   key: string | null,
   started: number,
   end: (o: Omit<ForwardOutcome, 'totalMs'>) => void,
@@ -184,7 +209,10 @@ function pump(
   let firstChunkMs: number | null = null;
   let finished = false;
   let idle: NodeJS.Timeout | null = null;
-  const type = res.headers['content-type'] ?? (stream ? 'text/event-stream' : 'application/json');
+  const type = res.headers['content-type'] ?? 'text/event-stream';
+  const rewriter = new SseModelRewriter(clientModel);
+  /** The end of what was sent: whether the last event is complete. */
+  let lastOut = '';
   f.reply
     .code(status)
     .header('content-type', type)
@@ -192,7 +220,7 @@ function pump(
     .header('x-accel-buffering', 'no');
   f.reply.send(body);
 
-  const summary = () => (stream ? summarizeStream(tail.text) : summarizeJson(tail.text));
+  const summary = () => summarizeStream(tail.text);
   const finish = (failure: ProviderFailure | null) => {
     if (finished) return;
     finished = true;
@@ -200,14 +228,17 @@ function pump(
     if (failure === null) {
       const s = summary();
       end({ status, outcome: s.finishReason ?? 'stop', summary: s, firstChunkMs });
-      body.end();
+      body.end(rewriter.end());
       return;
     }
     res.destroy();
     const error = failure.toHttpError();
     noteFailure(f.registry, failure);
-    // The status line is gone: a stream ends with OpenAI's error event (the SDKs raise it), a JSON body just stops.
-    if (stream && !body.destroyed) body.write(`data: ${JSON.stringify(error.body())}\n\n`);
+    // The status line is gone: the stream ends with OpenAI's error event (the SDKs raise it). An incomplete last
+    // line is dropped: half an event is no use to a client, and would run into the error event.
+    // An event already sent in part (its blank line not yet) is closed first, so the error stays an event of its own.
+    const close = /\n\r?\n$/.test(lastOut) || lastOut === '' ? '' : '\n';
+    if (!body.destroyed) body.write(`${close}data: ${JSON.stringify(error.body())}\n\n`);
     end({ status: 500, outcome: error.code ?? error.type, summary: summary(), firstChunkMs });
     body.end();
   };
@@ -224,7 +255,10 @@ function pump(
     armIdle();
     firstChunkMs ??= performance.now() - started;
     tail.add(chunk);
-    if (!body.write(chunk)) {
+    const text = rewriter.push(chunk);
+    if (text === '') return;
+    lastOut = (lastOut + text).slice(-4);
+    if (!body.write(text)) {
       // A slow client holds the provider's socket, not our memory; the wait is the client's, not a stall upstream.
       res.pause();
       if (idle) clearTimeout(idle);

@@ -14,7 +14,7 @@ import {
 } from '../../store/providers-repo.ts';
 import { HttpError } from '../http-error.ts';
 import { checkHealth, type HealthResult } from './health-check.ts';
-import { KeyBox } from './key-box.ts';
+import { AppSealedKeyError, KeyRing } from './key-ring.ts';
 import { checkApiKey, checkKind, checkProviderName, normalizeBaseUrl } from './provider-input.ts';
 import type { Provider, ProviderKind, ProviderStatus, ProviderTimeouts } from './provider-types.ts';
 import { nextCheckDelay, RefreshSchedule } from './refresh-schedule.ts';
@@ -47,16 +47,18 @@ const DISABLED: ProviderStatus = { state: 'disabled', latencyMs: null, checkedAt
 
 export class ProviderRegistry {
   readonly #repo: ProvidersRepository;
+  readonly #ring: KeyRing;
   readonly #seen = new Map<string, Seen>();
   readonly #schedule = new RefreshSchedule((name) => void this.check(name).catch(() => {}));
 
   constructor(
     db: Db,
-    masterKey: Buffer,
+    masterKey: Buffer | KeyRing,
     readonly timeouts: ProviderTimeouts,
     private readonly log: (message: string) => void = () => {},
   ) {
-    this.#repo = new ProvidersRepository(db, new KeyBox(masterKey));
+    this.#ring = masterKey instanceof KeyRing ? masterKey : KeyRing.single(masterKey);
+    this.#repo = new ProvidersRepository(db, this.#ring);
   }
 
   /** Checks every enabled provider once, in the background (at server start). */
@@ -109,10 +111,12 @@ export class ProviderRegistry {
       enabled: patch.enabled,
     });
     const reachedDifferently = record.baseUrl !== before.baseUrl || patch.apiKey !== undefined;
+    // An edit of its address or kind is checked at once, changed or not: the user wants to see it answer now.
+    const edited = patch.baseUrl !== undefined || patch.kind !== undefined;
     if (!record.enabled) {
       this.#schedule.cancel(name);
       this.#seen.delete(name);
-    } else if (reachedDifferently || !before.enabled) {
+    } else if (reachedDifferently || edited || !before.enabled) {
       if (reachedDifferently) this.#seen.delete(name); // the old list may not hold at the new address
       await this.check(name);
     }
@@ -137,13 +141,14 @@ export class ProviderRegistry {
         try {
           result = await checkHealth(record, this.#key(record), this.timeouts);
         } catch (error) {
-          // A key that does not decrypt (another master key): say so, without the sealed value.
+          // A key that does not decrypt (another master key, or the app's out of reach): say so, without the value.
+          const why = (error as Error).message;
           result = {
             status: {
               state: 'down',
               latencyMs: null,
               checkedAt: Date.now(),
-              error: `Provider "${name}": ${(error as Error).message}; enter its API key again`,
+              error: `Provider "${name}": ${why}${error instanceof AppSealedKeyError ? '' : '; enter its API key again'}`,
             },
             models: null,
           };
@@ -235,6 +240,13 @@ export class ProviderRegistry {
     return record.hasKey ? this.#repo.apiKey(record.name) : null;
   }
 
+  #keyView(p: ProviderRecord): { keyReadable: boolean; keyNote: string | null } {
+    const sealed = p.hasKey ? this.#repo.sealedKey(p.name) : null;
+    if (sealed === null) return { keyReadable: true, keyNote: null };
+    const d = this.#ring.describe(sealed, p.name);
+    return { keyReadable: d.readable, keyNote: d.note };
+  }
+
   #record(name: string): ProviderRecord {
     const record = this.#repo.get(name);
     if (!record) throw this.#notFound(name);
@@ -253,6 +265,7 @@ export class ProviderRegistry {
       kind: p.kind,
       enabled: p.enabled,
       hasKey: p.hasKey,
+      ...this.#keyView(p),
       status: p.enabled ? { ...(seen?.status ?? { ...DISABLED, state: 'checking' }) } : { ...DISABLED },
       models: [...(seen?.models ?? [])],
     };

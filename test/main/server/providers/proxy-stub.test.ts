@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { bearer, http, type RequestOptions, startTestServer, type TestServer } from '../server-fixture.ts';
-import { closedPort, type StubProvider, startStubProvider } from './stub-provider.ts';
+import { closedPort, SPLIT_STREAM_RAW, type StubProvider, startStubProvider } from './stub-provider.ts';
 
 const KEY = 'sk-provider-Secret-7f3a9c2e51d84b06';
 const OUR_KEY = 'our-own-api-key-1234';
@@ -80,7 +80,19 @@ describe('the management API', () => {
     });
     assert.equal(created.status, 201, created.body);
     const p = created.json();
-    assert.deepEqual(Object.keys(p).sort(), ['baseUrl', 'enabled', 'hasKey', 'kind', 'models', 'name', 'status']);
+    assert.deepEqual(Object.keys(p).sort(), [
+      'baseUrl',
+      'enabled',
+      'hasKey',
+      'keyNote',
+      'keyReadable',
+      'kind',
+      'models',
+      'name',
+      'status',
+    ]);
+    assert.equal(p.keyNote, null, 'kept as usual: nothing to say');
+    assert.equal(p.keyReadable, true);
     assert.equal(p.baseUrl, stub.url); // trailing slash gone, /v1 kept
     assert.equal(p.hasKey, true);
     assert.equal(p.status.state, 'ok');
@@ -128,6 +140,15 @@ describe('the management API', () => {
     assert.equal(refused.json().error.code, 'provider_disabled');
     p = (await api('/api/providers/tmp', { method: 'PATCH', body: { enabled: true } })).json();
     assert.equal(p.status.state, 'ok');
+    // Edited (the app's Edit form sends both): checked again at once, even when the address is the same.
+    const checkedAt = p.status.checkedAt;
+    await sleep(5);
+    p = (await api('/api/providers/tmp', { method: 'PATCH', body: { baseUrl: stub.url, kind: 'sglang' } })).json();
+    assert.equal(p.kind, 'sglang');
+    assert.ok(p.status.checkedAt > checkedAt, 'a fresh health check');
+    const bad = await api('/api/providers/tmp', { method: 'PATCH', body: { baseUrl: 'gpu-box:8000' } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json().error.param, 'baseUrl');
     const del = await api('/api/providers/tmp', { method: 'DELETE' });
     assert.equal(del.status, 204);
     assert.equal((await api('/api/providers/tmp/check', { method: 'POST' })).status, 404);
@@ -156,6 +177,7 @@ describe('/v1 through a provider', () => {
       max_tokens: 8,
     });
     assert.equal(reply.choices[0].message.content, 'Hello from the stub.');
+    assert.equal(reply.model, 'vllm/stub-model', "the answer names the model asked for, not the provider's id");
     assert.equal((reply as unknown as { kv_transfer_params: unknown }).kv_transfer_params, null);
     const got = stub.seen[before];
     assert.equal(got.path, '/v1/chat/completions');
@@ -191,6 +213,7 @@ describe('/v1 through a provider', () => {
     const texts: string[] = [];
     let released = false;
     for await (const c of stream) {
+      assert.equal(c.model, 'vllm/gated');
       if (c.choices[0]?.delta?.content) texts.push(c.choices[0].delta.content);
       if (!released) {
         // The stub sends nothing more until released: this chunk came through on its own.
@@ -207,6 +230,82 @@ describe('/v1 through a provider', () => {
     assert.equal(entry.route, '/v1/chat/completions');
     assert.equal(entry.completionTokens, 4);
     assert.equal(entry.outcome, 'stop');
+  });
+
+  it('names the model asked for in completions and the Responses API, streamed and not', async () => {
+    const text = await v1('/v1/completions', { model: 'vllm/stub-model', prompt: 'Once', max_tokens: 2 });
+    assert.equal(text.status, 200, text.body);
+    assert.equal(text.json().object, 'text_completion');
+    assert.equal(text.json().model, 'vllm/stub-model');
+    const textStream = await openai().completions.create({ model: 'vllm/stub-model', prompt: 'Once', stream: true });
+    const pieces: string[] = [];
+    for await (const c of textStream) {
+      assert.equal(c.model, 'vllm/stub-model');
+      pieces.push(c.choices[0].text);
+    }
+    assert.deepEqual(pieces, ['Once', ' upon']);
+
+    const resp = await openai().responses.create({ model: 'vllm/stub-model', input: 'Hi' });
+    assert.equal(resp.model, 'vllm/stub-model');
+    assert.equal(resp.output_text, 'Hi there');
+    const events = await openai().responses.create({ model: 'vllm/stub-model', input: 'Hi', stream: true });
+    const seen: string[] = [];
+    for await (const e of events) {
+      seen.push(e.type);
+      if (e.type === 'response.created' || e.type === 'response.completed') {
+        assert.equal(e.response.model, 'vllm/stub-model', e.type);
+      }
+    }
+    assert.deepEqual(seen, ['response.created', 'response.output_text.delta', 'response.completed']);
+  });
+
+  it('a stream cut mid-line and mid-character by TCP: each event rewritten whole, sent before the stream ends', async () => {
+    const reads: { at: number; text: string }[] = [];
+    const t0 = performance.now();
+    const status = await new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({ model: 'vllm/split-stream', messages: [], stream: true });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { ...bearer(OUR_KEY), 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.on('data', (c: Buffer) => reads.push({ at: performance.now() - t0, text: c.toString('latin1') }));
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(status, 200);
+    const got = Buffer.from(reads.map((r) => r.text).join(''), 'latin1').toString('utf8');
+    // Only JSON data lines change; the comment and the non-JSON data line keep the provider's id, byte for byte.
+    const expected = SPLIT_STREAM_RAW.split('\n')
+      .map((line) =>
+        line.startsWith('data: {') ? line.replaceAll('"model":"split-stream"', '"model":"vllm/split-stream"') : line,
+      )
+      .join('\n');
+    assert.equal(got, expected);
+    assert.match(got, /"content":"Café ☕"/);
+    assert.match(got, /: a comment line, "model":"split-stream"\n/);
+    assert.match(got, /data: not json, but it says "model":"split-stream"\n/);
+    // Not held to the end: the first event was out while the stub still had 90 ms of writes to go.
+    const firstEventAt = (() => {
+      let sofar = '';
+      for (const r of reads) {
+        sofar += r.text;
+        if (sofar.includes('\n\n')) return r.at;
+      }
+      return Number.NaN;
+    })();
+    assert.ok(reads.length >= 3, `${reads.length} reads`);
+    assert.ok(
+      firstEventAt < reads[reads.length - 1].at - 40,
+      `first event at ${firstEventAt} ms, end at ${reads.at(-1)?.at}`,
+    );
   });
 
   it("maps the provider's errors to OpenAI's shape, naming the provider", async () => {

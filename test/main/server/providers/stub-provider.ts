@@ -8,6 +8,10 @@
  *   stall          streams one chunk, then nothing
  *   gated          streams one chunk, then waits for release() before the rest
  *   slow-stream    a chunk every 50 ms, 200 of them
+ *   split-stream   a stream whose events are cut mid-line (and mid-character) across TCP writes 30 ms apart, with a
+ *                  comment line and a data line that is not JSON (SPLIT_STREAM_RAW: what it sends, byte for byte)
+ * /v1/completions answers text_completion objects (streamed or not), /v1/responses the Responses API's (events
+ * response.created, response.output_text.delta, response.completed when streamed); both name the model asked.
  * Every request is recorded (method, path, headers, body, and when its connection closed before it finished).
  * `redirectTo` makes every answer a 307 to that origin instead.
  */
@@ -61,6 +65,80 @@ function chunk(model: string, content: string | null, finish: string | null) {
 
 const sse = (res: ServerResponse, data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
 
+/** The bytes `split-stream` sends, and where it cuts them (between two writes). */
+export const SPLIT_STREAM_RAW = [
+  `data: ${JSON.stringify(chunk('split-stream', 'Café ☕', null))}\n\n`,
+  ': a comment line, "model":"split-stream"\n\n',
+  'data: not json, but it says "model":"split-stream"\n\n',
+  `data: ${JSON.stringify(chunk('split-stream', null, 'stop'))}\r\n\r\n`,
+  'data: [DONE]\n\n',
+].join('');
+const SPLIT_AT = (() => {
+  const bytes = Buffer.from(SPLIT_STREAM_RAW);
+  const first = bytes.indexOf(Buffer.from('Caf')) + 3; // inside the JSON line
+  const coffee = bytes.indexOf(Buffer.from('☕')) + 1; // inside a three-byte character
+  const notJson = bytes.indexOf(Buffer.from('but it')) + 3;
+  const stop = bytes.indexOf(Buffer.from('"stop"')) + 2;
+  return [first, coffee, notJson, stop];
+})();
+
+async function splitStream(res: ServerResponse): Promise<void> {
+  const bytes = Buffer.from(SPLIT_STREAM_RAW);
+  let from = 0;
+  for (const at of [...SPLIT_AT, bytes.length]) {
+    res.write(bytes.subarray(from, at));
+    from = at;
+    await new Promise((r) => setTimeout(r, 30)); // a separate read on the other side
+  }
+  res.end();
+}
+
+function completionsAnswer(res: ServerResponse, model: string, stream: boolean): void {
+  const base = { id: 'cmpl-stub', object: 'text_completion', created: CREATED, model };
+  if (!stream) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        ...base,
+        choices: [{ index: 0, text: 'Once upon', logprobs: null, finish_reason: 'length' }],
+        usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+      }),
+    );
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  sse(res, { ...base, choices: [{ index: 0, text: 'Once', logprobs: null, finish_reason: null }] });
+  sse(res, { ...base, choices: [{ index: 0, text: ' upon', logprobs: null, finish_reason: 'length' }] });
+  res.end('data: [DONE]\n\n');
+}
+
+function responsesAnswer(res: ServerResponse, model: string, stream: boolean): void {
+  const response = (status: string, text: string) => ({
+    id: 'resp_stub',
+    object: 'response',
+    created_at: CREATED,
+    model,
+    status,
+    output:
+      text === ''
+        ? []
+        : [{ type: 'message', id: 'msg_stub', role: 'assistant', content: [{ type: 'output_text', text }] }],
+    usage: status === 'completed' ? { input_tokens: 4, output_tokens: 2, total_tokens: 6 } : null,
+  });
+  if (!stream) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(response('completed', 'Hi there')));
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  const event = (type: string, data: Record<string, unknown>) =>
+    res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  event('response.created', { sequence_number: 0, response: response('in_progress', '') });
+  event('response.output_text.delta', { sequence_number: 1, item_id: 'msg_stub', delta: 'Hi there' });
+  event('response.completed', { sequence_number: 2, response: response('completed', 'Hi there') });
+  res.end();
+}
+
 export async function startStubProvider(options: { redirectTo?: string } = {}): Promise<StubProvider> {
   const seen: SeenRequest[] = [];
   let releaseGate: () => void = () => {};
@@ -107,6 +185,14 @@ export async function startStubProvider(options: { redirectTo?: string } = {}): 
         );
         return;
       }
+      if (req.method === 'POST' && path === '/v1/completions') {
+        const b = body as { model?: string; stream?: boolean };
+        return completionsAnswer(res, b.model ?? '', b.stream === true);
+      }
+      if (req.method === 'POST' && path === '/v1/responses') {
+        const b = body as { model?: string; stream?: boolean };
+        return responsesAnswer(res, b.model ?? '', b.stream === true);
+      }
       if (req.method !== 'POST' || path !== '/v1/chat/completions') {
         vllmError(res, 404, `Not Found: ${path}`, 'NotFoundError');
         return;
@@ -150,6 +236,7 @@ export async function startStubProvider(options: { redirectTo?: string } = {}): 
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+      if (model === 'split-stream') return splitStream(res);
       sse(res, chunk(model, 'Hello', null));
       if (model === 'stall') return;
       if (model === 'gated') await gate;
