@@ -49,6 +49,11 @@ export interface AttentionConfig {
    * when it has one (mean pooling otherwise), 'mean' always pools by the mean (to compare against the gate).
    */
   gate: GateMode;
+  /**
+   * Where the learned gate is read. Default: beside the model (engine/plas/gate-weights.ts gateFileOf); a host whose
+   * model folder is read-only keeps it elsewhere and passes its path.
+   */
+  gateFile?: string;
 }
 
 export type GateMode = 'learned' | 'mean';
@@ -81,6 +86,7 @@ export interface EngineConfigInput {
     statsSampleEvery?: number;
     recall?: boolean;
     gate?: GateMode;
+    gateFile?: string;
   };
 }
 
@@ -151,6 +157,7 @@ export function engineConfig(input: EngineConfigInput = {}): EngineConfig {
       statsSampleEvery,
       recall: input.attention?.recall ?? false,
       gate,
+      ...(input.attention?.gateFile !== undefined ? { gateFile: input.attention.gateFile } : {}),
     },
   };
 }

@@ -19,12 +19,20 @@ import type { SamplingParams } from './generation/sampling-params.ts';
 import type { Gpu } from './gpu/gpu.ts';
 import type { Tensor } from './gpu/tensor.ts';
 import { KVCacheManager } from './kv/kv-cache-manager.ts';
-import { type KvSizing, KvSizingError, sizeKvPool } from './kv/kv-sizing.ts';
-import { checkMemoryFits, MemoryFitError, tokensThatFit } from './kv/memory-estimate.ts';
+import type { KvSizing } from './kv/kv-sizing.ts';
 import type { KvDType } from './kv/paged-layout.ts';
-import type { LoadedModel } from './model/load-model.ts';
+import { type LoadedModel, loadModel } from './model/load-model.ts';
+import { contextLengthOf, planKvPool } from './model/memory-plan.ts';
+import type { LoadProgress } from './model/upload-weights.ts';
 import { type AttentionBackend, mergePlasConfig, type PlasConfig } from './plas/config.ts';
-import { describeGate, gateBlockSize, loadPlasGateWeights, uploadGateWeights } from './plas/gate-weights.ts';
+import {
+  describeGate,
+  gateBlockSize,
+  gateFileOf,
+  loadPlasGateWeights,
+  uploadGateWeights,
+} from './plas/gate-weights.ts';
+import { withModelPlasConfig } from './plas/model-plas-config.ts';
 import { type BlockSummary, PlasStats } from './plas/stats.ts';
 import { DenseKeySumBackend } from './runner/dense-keysum-backend.ts';
 import { ModelRunner, type RunnerRequest, type StepResult } from './runner/model-runner.ts';
@@ -156,60 +164,12 @@ export class Engine {
   }
 
   static async create(gpu: Gpu, model: LoadedModel, input: EngineConfigInput = {}): Promise<Engine> {
-    // A learned gate fixes the PLAS block size it was trained for, unless the caller chose one (and pages shrink to
-    // the block when they would not divide it and the caller left the page size alone).
-    const gateBlocks = input.attention?.plas?.plas_block_size === undefined ? await gateBlockSize(model.dir) : null;
-    if (gateBlocks !== null) {
-      const plas = { ...input.attention?.plas, plas_block_size: gateBlocks };
-      const pageSize = input.cache?.pageSize ?? Math.min(DEFAULT_PAGE_SIZE, gateBlocks);
-      input = { ...input, cache: { ...input.cache, pageSize }, attention: { ...input.attention, plas } };
-    }
-    const config = engineConfig(input);
-    const { pageSize } = config.cache;
+    const config = await Engine.resolveConfig(model.dir, input);
+    const { pageSize, dtype } = config.cache;
     const d = model.dims;
     const plasOn = config.attention.allowPlas;
-    const contextLength = Engine.contextLength(model, config);
-    const maxBindingBytes = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
-    const { dtype, gpuBudgetBytes } = config.cache;
-    // What the memory check below counts: the weights as loaded, the pool in its dtype, the key sums when kept.
-    const memory = { shape: d, weightBytes: model.weightBytes, dtype, keySums: plasOn, pageSize };
-    const limits = { maxBindingBytes, ...(gpuBudgetBytes !== undefined ? { budgetBytes: gpuBudgetBytes } : {}) };
-    let sizing: KvSizing;
-    try {
-      // Never more pages than max_num_seqs full-length sequences could use, nor (with a budget and no explicit size)
-      // than the budget leaves next to the weights.
-      let maxUsefulPages = Math.ceil((config.scheduler.maxNumSeqs * contextLength) / pageSize);
-      if (gpuBudgetBytes !== undefined && config.cache.memoryBytes === undefined) {
-        maxUsefulPages = Math.max(1, Math.min(maxUsefulPages, tokensThatFit(memory, limits) / pageSize));
-      }
-      sizing = sizeKvPool({
-        numLayers: d.numLayers,
-        kvHeads: d.kvHeads,
-        headDim: d.headDim,
-        pageSize,
-        dtype,
-        maxBindingBytes,
-        budgetBytes: config.cache.memoryBytes,
-        numPages: config.cache.numPages,
-        maxUsefulPages,
-      });
-      // Checked before the pool is allocated: the weights and the pool within the budget and the binding limit.
-      checkMemoryFits({ ...memory, tokens: sizing.tokens }, limits);
-    } catch (error) {
-      if (error instanceof KvSizingError || error instanceof MemoryFitError) {
-        throw new EngineConfigError(error.message);
-      }
-      throw error;
-    }
-    if (config.maxModelLen !== undefined && sizing.tokens < config.maxModelLen) {
-      const perToken = sizing.pageBytes / pageSize;
-      throw new EngineConfigError(
-        `max_model_len (${config.maxModelLen}) needs one sequence's ${config.maxModelLen} tokens of KV cache, but the ` +
-          `${sizing.dtype} KV pool holds ${sizing.tokens} tokens (${(sizing.totalBytes / 2 ** 20).toFixed(1)} MiB at ` +
-          `${perToken} bytes a token): lower max_model_len to at most ${sizing.tokens}, or raise kv_cache_memory to at ` +
-          `least ${Math.ceil((Math.ceil(config.maxModelLen / pageSize) * sizing.pageBytes) / 2 ** 20)} MiB`,
-      );
-    }
+    // Checked before the pool is allocated: the weights and the pool within the budget and the binding limit.
+    const sizing = planKvPool(gpu.limits, d, model.config.maxPositionEmbeddings, model.weightBytes, config);
     const shape = {
       numLayers: d.numLayers,
       kvHeads: d.kvHeads,
@@ -218,7 +178,8 @@ export class Engine {
     };
     // gate 'mean' does not read the folder's gate at all: a gate trained for another block size must not stop it.
     const askedMean = config.attention.gate === 'mean';
-    const gateWeights = plasOn && !askedMean ? await loadPlasGateWeights(model.dir, shape) : null;
+    const gateFile = config.attention.gateFile ?? gateFileOf(model.dir);
+    const gateWeights = plasOn && !askedMean ? await loadPlasGateWeights(gateFile, shape) : null;
     const gates = gateWeights ? uploadGateWeights(gpu, gateWeights, shape) : [];
     const pool = new PagedKvPool(gpu, model.dims, { numPages: sizing.numPages, pageSize, dtype, keySums: plasOn });
     const gate = !plasOn
@@ -233,13 +194,49 @@ export class Engine {
 
   /** The longest sequence a request may have: max_model_len, at most (and by default) max_position_embeddings. */
   private static contextLength(model: LoadedModel, config: EngineConfig): number {
-    const max = model.config.maxPositionEmbeddings;
-    if (config.maxModelLen !== undefined && config.maxModelLen > max) {
-      throw new EngineConfigError(
-        `max_model_len (${config.maxModelLen}) is over the model's max_position_embeddings (${max})`,
-      );
+    return contextLengthOf(model.config.maxPositionEmbeddings, config);
+  }
+
+  /**
+   * The config an engine of this model runs: a learned gate fixes the PLAS block size it was trained for, unless the
+   * caller chose one (and pages shrink to the block when they would not divide it and the caller left the page size
+   * alone).
+   */
+  private static async resolveConfig(modelPath: string, input: EngineConfigInput): Promise<EngineConfig> {
+    const gateFile = input.attention?.gateFile ?? gateFileOf(modelPath);
+    input = await withModelPlasConfig(modelPath, gateFile, input); // the folder's plas_config.json, under the caller's
+    const gateBlocks = input.attention?.plas?.plas_block_size === undefined ? await gateBlockSize(gateFile) : null;
+    if (gateBlocks !== null) {
+      const plas = { ...input.attention?.plas, plas_block_size: gateBlocks };
+      const pageSize = input.cache?.pageSize ?? Math.min(DEFAULT_PAGE_SIZE, gateBlocks);
+      input = { ...input, cache: { ...input.cache, pageSize }, attention: { ...input.attention, plas } };
     }
-    return config.maxModelLen ?? max;
+    return engineConfig(input);
+  }
+
+  /**
+   * Loads a model (a folder or a GGUF file) and starts its engine, checking BEFORE any weight is uploaded that the
+   * weights, as they will be on the GPU, and the KV pool this config asks for fit the adapter's binding limit and the
+   * GPU budget (cache.gpuBudgetBytes): an EngineConfigError says what would fit, and nothing is allocated. The
+   * caller owns the model (dispose it after close()); on failure nothing stays on the GPU.
+   */
+  static async load(
+    gpu: Gpu,
+    path: string,
+    input: EngineConfigInput = {},
+    onProgress?: LoadProgress,
+  ): Promise<{ model: LoadedModel; engine: Engine }> {
+    const config = await Engine.resolveConfig(path, input);
+    const model = await loadModel(gpu, path, onProgress, {
+      beforeUpload: (plan) =>
+        planKvPool(gpu.limits, plan.dims, plan.config.maxPositionEmbeddings, plan.weightBytes, config),
+    });
+    try {
+      return { model, engine: await Engine.create(gpu, model, input) };
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
   }
 
   /** The live PLAS config. */

@@ -10,11 +10,14 @@
 //   (id = wg.x + wg.y * grid_x). Row i of item it is token first_query + i / heads, head i % heads.
 // Computes, for a query at position pos with nb = min(pos / block_size + 1, max_blocks) blocks and scores s[0 ..< nb]:
 //   the candidates are blocks fb ..< nb, fb = 0, or under a sliding window (p.window > 0) the block of the first
-//   position the query sees, (pos + 1 - window) / block_size: blocks wholly before the window are never kept.
-//   nb - fb <= right: keep every candidate. Otherwise lo = min s, hi = max s over the candidates; `iterations` times:
-//   mid = (lo + hi) * 0.5, c = #(candidates with s >= mid); c < left -> hi = mid; c > right -> lo = mid; else stop
-//   (mid stays). Keep the candidates with s >= mid (the last mid). Always keep block 0 (attention sink) when it is a
-//   candidate, the query's own block nb - 1 and the one before it (when a candidate).
+//   position the query sees, (pos + 1 - window) / block_size: blocks wholly before the window are never kept. The
+//   forced candidates are block 0 (attention sink), the query's own block nb - 1 and the one before it: always kept.
+//   The search runs over a pool of candidates: all of them (p.refined == 0, the original rule) or the free ones, the
+//   forced blocks out (p.refined == 1). pool <= right: keep every candidate. Otherwise lo = min s, hi = max s over the
+//   pool; up to `iterations` steps (2 x iterations when refined): mid = (lo + hi) * 0.5, c = #(pool with s >= mid);
+//   c < left -> hi = mid; c > right -> lo = mid; else stop (mid stays). Refined, a search that ends with c < left takes
+//   lo as its threshold (the last that kept more than right). Keep the candidates with s >= the threshold, and the
+//   forced ones.
 // Lanes combine their min, max and counts with workgroup atomics (floats as order-preserving u32 keys); a row that has
 //   stopped keeps its mid while the others iterate, so every barrier stays in uniform control flow. The three count
 //   buffers rotate so one barrier per iteration suffices: counter it % 3 is added to, then read after the barrier, and
@@ -33,6 +36,7 @@ struct Params {
   row_groups: u32,
   grid_x: u32,
   window: u32, // sliding window in positions (0: none)
+  refined: u32, // 1: forced blocks out of the search, up to 2 x iterations, never below left; 0: the original rule
 }
 
 override TPR: u32 = 8u; // lanes per row, a power of two <= WG
@@ -59,6 +63,11 @@ fn unkey(k: u32) -> f32 {
   return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
 }
 
+// Block 0 (attention sink), the query's own block and the one before it: always kept.
+fn is_forced(b: u32, nb: u32) -> bool {
+  return b == 0u || b + 2u >= nb;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let id = wg.x + wg.y * p.grid_x;
@@ -81,7 +90,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   }
   let base = ((qrow - select(0u, p.row_base, valid)) * p.heads + head) * p.max_blocks;
   let words = (nb + 31u) / 32u;
-  let search = nb - fb > p.right;
+  let refined = p.refined != 0u;
+  // Forced candidates: the last two (own and previous), and block 0 when it is a candidate and not one of those.
+  let forced_count = min(2u, nb - fb) + select(0u, 1u, fb == 0u && nb > 2u);
+  let pool = nb - fb - select(0u, forced_count, refined);
+  let search = pool > p.right;
+  let steps = select(p.iterations, 2u * p.iterations, refined);
 
   if (lane == 0u) {
     atomicStore(&row_min[r], 0xffffffffu);
@@ -94,6 +108,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     var hi = -3.0e38;
     for (var w = lane; w < words; w += TPR) {
       for (var b = max(fb, w * 32u); b < min(nb, w * 32u + 32u); b++) {
+        if (refined && is_forced(b, nb)) { continue; }
         lo = min(lo, scores[base + b]);
         hi = max(hi, scores[base + b]);
       }
@@ -106,12 +121,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   var hi = unkey(atomicLoad(&row_max[r]));
   var mid = -3.0e38; // keep everything unless the search runs
   var done = !search;
-  for (var it = 0u; it < p.iterations; it++) {
+  var last = p.left; // the count at the last mid (in range until a search says otherwise)
+  for (var it = 0u; it < steps; it++) { // `steps` is uniform: every barrier below is reached by every thread
     if (!done) { mid = (lo + hi) * 0.5; }
     var c = 0u;
-    if (search) {
+    if (!done) {
       for (var w = lane; w < words; w += TPR) {
-        for (var b = max(fb, w * 32u); b < min(nb, w * 32u + 32u); b++) { c += select(0u, 1u, scores[base + b] >= mid); }
+        for (var b = max(fb, w * 32u); b < min(nb, w * 32u + 32u); b++) {
+          let counted = !(refined && is_forced(b, nb));
+          c += select(0u, 1u, counted && scores[base + b] >= mid);
+        }
       }
     }
     atomicAdd(&row_count[(it % 3u) * RPW + r], c);
@@ -119,17 +138,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     let total = atomicLoad(&row_count[(it % 3u) * RPW + r]);
     if (lane == 0u) { atomicStore(&row_count[((it + 2u) % 3u) * RPW + r], 0u); }
     if (!done) {
+      last = total;
       if (total < p.left) { hi = mid; } else if (total > p.right) { lo = mid; } else { done = true; }
     }
   }
+  if (refined && search && last < p.left) { mid = lo; }
 
   if (!valid) { return; }
   let out = (qrow * p.heads + head) * p.words;
   for (var w = lane; w < p.words; w += TPR) {
     var bits = 0u;
     for (var b = max(fb, w * 32u); b < min(nb, w * 32u + 32u); b++) {
-      let forced = b == 0u || b + 2u >= nb;
-      if (forced || !search || scores[base + b] >= mid) { bits |= 1u << (b % 32u); }
+      if (is_forced(b, nb) || !search || scores[base + b] >= mid) { bits |= 1u << (b % 32u); }
     }
     selection[out + w] = bits;
   }

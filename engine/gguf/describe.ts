@@ -6,7 +6,8 @@ import { stat } from 'node:fs/promises';
 import { GgufError } from './errors.ts';
 import { readGgufModel } from './gguf-model.ts';
 import { GgufMetadata } from './metadata.ts';
-import { type GgufFile, openGguf } from './reader.ts';
+import type { GgufFile } from './reader.ts';
+import { openGgufModel } from './split.ts';
 
 /** llama.cpp's llama_ftype names (general.file_type): what most tensors are. */
 export const GGUF_FILE_TYPES: Readonly<Record<number, string>> = {
@@ -62,9 +63,12 @@ export interface GgufDescription {
   reason?: string;
 }
 
-/** Describes a .gguf file; a file that is not valid GGUF throws its GgufError. */
+/**
+ * Describes a .gguf file (a split model by any of its parts: sizes and tensors of all parts); a file that is not
+ * valid GGUF throws its GgufError.
+ */
 export async function describeGguf(path: string): Promise<GgufDescription> {
-  const file = await openGguf(path);
+  const file = await openGgufModel(path);
   const m = new GgufMetadata(file);
   const optional = <T>(read: () => T | undefined): T | null => {
     try {
@@ -85,7 +89,7 @@ export async function describeGguf(path: string): Promise<GgufDescription> {
   const quantization = (fileType === null ? undefined : GGUF_FILE_TYPES[fileType]) ?? mostCommon(file);
   const description: GgufDescription = {
     path,
-    fileSize: (await stat(path)).size,
+    fileSize: file.parts ? file.fileSize : (await stat(path)).size,
     architecture,
     name: optional(() => m.optionalString('general.name')),
     quantization,

@@ -26,7 +26,8 @@ import { GGUF_TOKEN_TYPE, tokenizerFromGguf } from '../tokenizer/gguf-tokenizer.
 import { GgufError } from './errors.ts';
 import { RUNNABLE_GGML_TYPES } from './ggml-types.ts';
 import { GgufMetadata } from './metadata.ts';
-import { type GgufFile, type GgufTensorInfo, openGguf } from './reader.ts';
+import type { GgufFile, GgufTensorInfo } from './reader.ts';
+import { openGgufModel } from './split.ts';
 import { ggufTensorName, ROPE_FREQS_TENSOR } from './tensor-names.ts';
 
 interface GgufArchitecture {
@@ -72,13 +73,14 @@ export const SUPPORTED_GGUF_ARCHITECTURES = Object.keys(ARCHITECTURES);
 
 /** Opens a .gguf file as a model: config, weights and tokenizer, all checked. */
 export async function readGgufModel(path: string): Promise<ModelFolder> {
-  const file = await openGguf(path);
+  const file = await openGgufModel(path);
   const { config, generation } = await ggufModelConfig(file);
   const weights = ggufWeights(file, config);
   const expected = expectedTensors(config);
   matchExpectedTensors(weights, expected, path);
   const tokenizer = tokenizerFromGguf(file);
-  return { dir: path, config, generation, weights, expected, tokenizer };
+  // A split model is named by its first part, whichever part was given (its gate, its cache salt).
+  return { dir: file.path, config, generation, weights, expected, tokenizer };
 }
 
 /** The ModelConfig (and generation defaults) a GGUF file's metadata and tensors describe. */
@@ -211,7 +213,7 @@ export function ggufWeights(file: GgufFile, config: ModelConfig): ModelWeights {
       name: hfName,
       dtype: info.dtype,
       shape: info.shape,
-      file: file.path,
+      file: info.file,
       byteOffset: info.byteOffset,
       byteLength: info.byteLength,
     };
@@ -223,7 +225,8 @@ export function ggufWeights(file: GgufFile, config: ModelConfig): ModelWeights {
     const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
     throw new GgufError(file.path, `${problems.slice(0, 5).join('; ')}${more}`);
   }
-  return { dir: file.path, files: [{ path: file.path, fileSize: file.fileSize }], tensors, totalBytes };
+  const files = file.parts ?? [{ path: file.path, fileSize: file.fileSize }];
+  return { dir: file.path, files, tensors, totalBytes };
 }
 
 /**
@@ -295,7 +298,7 @@ async function llama3ScalingOf(
     name: info.name,
     dtype: 'f32',
     shape: info.shape,
-    file: file.path,
+    file: info.file,
     byteOffset: info.byteOffset,
     byteLength: info.byteLength,
   });

@@ -37,7 +37,9 @@ export interface GgufTensorInfo {
   ggmlType: string;
   /** The type the engine loads it as; null for a type the engine cannot run (ggmlType names it). */
   dtype: WeightDType | null;
-  /** From the start of the file. */
+  /** The file holding the tensor's bytes (one part of a split model: engine/gguf/split.ts). */
+  file: string;
+  /** From the start of that file. */
   byteOffset: number;
   byteLength: number;
 }
@@ -51,6 +53,11 @@ export interface GgufFile {
   alignment: number;
   /** Where the tensor data section starts (tensor offsets in the file are relative to it). */
   dataOffset: number;
+  /**
+   * The files of a split model (engine/gguf/split.ts), first to last, with their sizes; absent for a single file.
+   * `path` is then the first part's, `fileSize` the sum, and each tensor names the part holding it.
+   */
+  parts?: { path: string; fileSize: number }[];
 }
 
 const MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
@@ -290,6 +297,7 @@ async function parse(c: Cursor): Promise<GgufFile> {
       ggmlTypeId: typeId,
       ggmlType: info.name,
       dtype: info.dtype ?? null,
+      file: c.path,
       byteOffset: 0,
       byteLength: Number(byteLength),
     });

@@ -16,12 +16,18 @@ export interface GgufTensorToWrite {
   shape: readonly number[];
   /** An engine dtype, or a ggml type id (to write types the engine does not run). */
   type: WeightDType | number;
-  data: Uint8Array;
+  /**
+   * The tensor's bytes, or a function that makes them when the tensor is written (writeGguf calls it once, so a
+   * gigabyte model is never whole in memory; its length is checked then).
+   */
+  data: Uint8Array | (() => Uint8Array);
 }
 
 export interface GgufToWrite {
   /** Written in this order. general.alignment, when present, sets the alignment. */
   metadata: Iterable<readonly [string, GgufValue]>;
+  /** Called after each tensor is written: bytes written so far and in all (progress of big fixtures). */
+  onProgress?: (writtenBytes: number, totalBytes: number) => void;
   tensors: readonly GgufTensorToWrite[];
   version?: 2 | 3;
 }
@@ -148,7 +154,13 @@ function typeInfo(t: GgufTensorToWrite): GgmlTypeInfo {
 }
 
 /** The header (metadata, tensor infos, padding to the data section) and where each tensor goes in the data. */
-export function encodeGgufHeader(input: GgufToWrite): { header: Uint8Array; offsets: number[]; alignment: number } {
+export function encodeGgufHeader(input: GgufToWrite): {
+  header: Uint8Array;
+  offsets: number[];
+  /** Bytes of each tensor (as its type and shape imply). */
+  sizes: number[];
+  alignment: number;
+} {
   const metadata = [...input.metadata];
   const alignmentValue = metadata.find(([k]) => k === 'general.alignment')?.[1];
   const alignment = alignmentValue?.type === 'u32' ? alignmentValue.value : DEFAULT_ALIGNMENT;
@@ -162,6 +174,7 @@ export function encodeGgufHeader(input: GgufToWrite): { header: Uint8Array; offs
     writeValue(out, value);
   }
   const offsets: number[] = [];
+  const sizes: number[] = [];
   let offset = 0;
   for (const t of input.tensors) {
     const info = typeInfo(t);
@@ -171,41 +184,59 @@ export function encodeGgufHeader(input: GgufToWrite): { header: Uint8Array; offs
       throw new RangeError(`writeGguf: tensor ${t.name}'s rows (${ne[0]}) are not whole ${info.name} blocks`);
     }
     const bytes = (elements / info.blockElements) * info.blockBytes;
-    if (t.data.length !== bytes) {
-      throw new RangeError(
-        `writeGguf: tensor ${t.name} has ${t.data.length} bytes; ${info.name} [${t.shape}] needs ${bytes}`,
-      );
-    }
+    if (typeof t.data !== 'function') checkLength(t, t.data, bytes, info);
     out.string(t.name);
     out.u32(ne.length);
     for (const d of ne) out.u64(d);
     out.u32(info.id);
     out.u64(offset);
     offsets.push(offset);
+    sizes.push(bytes);
     offset += Math.ceil(bytes / alignment) * alignment;
   }
   out.padTo(alignment);
-  return { header: out.done(), offsets, alignment };
+  return { header: out.done(), offsets, sizes, alignment };
+}
+
+function checkLength(t: GgufTensorToWrite, data: Uint8Array, bytes: number, info: GgmlTypeInfo): void {
+  if (data.length !== bytes) {
+    throw new RangeError(
+      `writeGguf: tensor ${t.name} has ${data.length} bytes; ${info.name} [${t.shape}] needs ${bytes}`,
+    );
+  }
+}
+
+function tensorBytes(t: GgufTensorToWrite, bytes: number): Uint8Array {
+  if (typeof t.data !== 'function') return t.data;
+  const data = t.data();
+  checkLength(t, data, bytes, typeInfo(t));
+  return data;
 }
 
 /** A whole GGUF file in memory (tests). */
 export function encodeGguf(input: GgufToWrite): Uint8Array {
-  const { header, offsets } = encodeGgufHeader(input);
+  const { header, offsets, sizes } = encodeGgufHeader(input);
   const last = input.tensors.length - 1;
-  const size = header.length + (last >= 0 ? offsets[last] + input.tensors[last].data.length : 0);
+  const size = header.length + (last >= 0 ? offsets[last] + sizes[last] : 0);
   const out = new Uint8Array(size);
   out.set(header);
-  for (const [i, t] of input.tensors.entries()) out.set(t.data, header.length + offsets[i]);
+  for (const [i, t] of input.tensors.entries()) out.set(tensorBytes(t, sizes[i]), header.length + offsets[i]);
   return out;
 }
 
 /** Writes the file tensor by tensor (no copy of the whole model in memory). */
 export async function writeGguf(path: string, input: GgufToWrite): Promise<void> {
-  const { header, offsets } = encodeGgufHeader(input);
+  const { header, offsets, sizes } = encodeGgufHeader(input);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  let written = 0;
   const handle = await open(path, 'w');
   try {
     await writeFully(handle, header, 0);
-    for (const [i, t] of input.tensors.entries()) await writeFully(handle, t.data, header.length + offsets[i]);
+    for (const [i, t] of input.tensors.entries()) {
+      await writeFully(handle, tensorBytes(t, sizes[i]), header.length + offsets[i]);
+      written += sizes[i];
+      input.onProgress?.(written, total);
+    }
   } finally {
     await handle.close();
   }
@@ -216,4 +247,36 @@ async function writeFully(handle: FileHandle, bytes: Uint8Array, position: numbe
     const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
     done += bytesWritten;
   }
+}
+
+/**
+ * Writes a model split in `parts` files as llama.cpp's gguf-split does (`<prefix>-00001-of-0000N.gguf`, ...): the
+ * tensors in order, about as many in each part; part 1 carries the metadata, every part split.no (u16, from 0),
+ * split.count (u16) and split.tensors.count (i32). Returns the paths, first to last.
+ */
+export async function writeGgufSplit(prefix: string, input: GgufToWrite, parts: number): Promise<string[]> {
+  if (!Number.isInteger(parts) || parts < 1 || parts > input.tensors.length) {
+    throw new RangeError(`writeGgufSplit: ${parts} parts for ${input.tensors.length} tensors`);
+  }
+  const pad = (n: number) => String(n).padStart(5, '0');
+  const paths: string[] = [];
+  const metadata = [...input.metadata];
+  const alignment = metadata.filter(([k]) => k === 'general.alignment');
+  const perPart = Math.ceil(input.tensors.length / parts);
+  for (let i = 0; i < parts; i++) {
+    const split: [string, GgufValue][] = [
+      ['split.no', { type: 'u16', value: i }],
+      ['split.count', { type: 'u16', value: parts }],
+      ['split.tensors.count', { type: 'i32', value: input.tensors.length }],
+    ];
+    const path = `${prefix}-${pad(i + 1)}-of-${pad(parts)}.gguf`;
+    const tensors = input.tensors.slice(i * perPart, (i + 1) * perPart);
+    await writeGguf(path, {
+      metadata: i === 0 ? [...metadata, ...split] : [...alignment, ...split],
+      tensors,
+      ...(input.version ? { version: input.version } : {}),
+    });
+    paths.push(path);
+  }
+  return paths;
 }

@@ -8,7 +8,7 @@ import type { ModelConfig } from './config.ts';
 import type { ModelDims } from './dims.ts';
 import { type ModelFolder, readModelFolder } from './model-folder.ts';
 import { groupTensors, type ModelTensors } from './model-tensors.ts';
-import { type LoadProgress, type UploadOptions, uploadWeights } from './upload-weights.ts';
+import { type LoadProgress, plannedWeightBytes, type UploadOptions, uploadWeights } from './upload-weights.ts';
 
 export interface LoadedModel extends ModelFolder {
   dims: ModelDims;
@@ -42,15 +42,39 @@ export function modelDims(c: ModelConfig): ModelDims {
 /** Every supported architecture keeps its layers under `model.` in Hugging Face's layout. */
 const PREFIX = 'model';
 
-/** `upload` options: a lower binding limit (tests of split tensors), in-memory quantization (tests of quantized models). */
+/** What a model will take on the GPU, known from its headers before anything is uploaded. */
+export interface WeightPlan {
+  config: ModelConfig;
+  dims: ModelDims;
+  /** GPU bytes of the weights as they will be uploaded (LoadedModel.weightBytes). */
+  weightBytes: number;
+}
+
+export interface LoadOptions extends UploadOptions {
+  /**
+   * Called after every header is read and checked and before any weight is uploaded: throw to refuse the load (the
+   * Engine checks its KV pool next to the weights against the adapter's limits here; see Engine.load).
+   */
+  beforeUpload?: (plan: WeightPlan) => void;
+}
+
+/**
+ * `options`: a check before upload (beforeUpload), a lower binding limit (tests of split tensors), in-memory
+ * quantization (tests of quantized models).
+ */
 export async function loadModel(
   gpu: Gpu,
   dir: string,
   onProgress?: LoadProgress,
-  upload: UploadOptions = {},
+  options: LoadOptions = {},
 ): Promise<LoadedModel> {
   const start = performance.now();
   const folder = await readModelFolder(dir);
+  const { beforeUpload, ...upload } = options;
+  if (beforeUpload) {
+    const weightBytes = plannedWeightBytes(gpu, folder.weights, folder.expected.keys(), upload);
+    beforeUpload({ config: folder.config, dims: modelDims(folder.config), weightBytes });
+  }
   const byName = await uploadWeights(gpu, folder.weights, folder.expected.keys(), onProgress, upload);
   const tensors = groupTensors(
     (name) => byName.get(name),

@@ -7,6 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readGgufModel } from '../gguf/gguf-model.ts';
+import { parseSplitName, splitPartPath } from '../gguf/split.ts';
 import { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { expectedTensors, type ModelConfig, parseModelConfig } from './config.ts';
 import { ModelConfigError } from './errors.ts';
@@ -68,8 +69,9 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
 const PROJECTOR = /^mmproj/i;
 
 /**
- * The .gguf to open when a folder has no config.json: its one GGUF model file. Several are ambiguous (quantizations
- * of one model side by side), and split files (-00001-of-00003.gguf) are not supported yet.
+ * The .gguf to open when a folder has no config.json: its one GGUF model, a single file or the first part of a split
+ * model (-00001-of-00003.gguf; readGgufModel opens every part). Several models are ambiguous (quantizations of one
+ * model side by side).
  */
 async function ggufInFolder(dir: string, configPath: string): Promise<string | undefined> {
   if (await stat(configPath).catch(() => null)) return undefined;
@@ -79,16 +81,17 @@ async function ggufInFolder(dir: string, configPath: string): Promise<string | u
   } catch {
     return undefined;
   }
-  const models = names.filter((n) => /\.gguf$/i.test(n) && !PROJECTOR.test(n)).sort();
+  const files = names.filter((n) => /\.gguf$/i.test(n) && !PROJECTOR.test(n)).sort();
+  // A split model counts once, by its first part's name.
+  const models = [
+    ...new Set(
+      files.map((n) => {
+        const split = parseSplitName(n);
+        return split ? `${splitPartPath(split.prefix, 1, split.count)}` : n;
+      }),
+    ),
+  ];
   if (models.length === 0) return undefined;
-  if (models.some((n) => /-\d{5}-of-\d{5}\.gguf$/i.test(n))) {
-    throw new ModelConfigError(
-      dir,
-      'folder',
-      `holds a split GGUF model (${models.join(', ')}), which is not supported yet; merge it into one file with ` +
-        'llama-gguf-split --merge',
-    );
-  }
   if (models.length > 1) {
     throw new ModelConfigError(
       dir,

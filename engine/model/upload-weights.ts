@@ -38,6 +38,34 @@ export interface UploadOptions {
   quantize?: (entry: TensorEntry) => QuantType | undefined;
 }
 
+/**
+ * GPU bytes the tensors will take once uploaded (each part's buffer rounded up to whole 4-byte words, as
+ * Gpu.createTensor allocates), computed from the headers before anything is allocated. Throws what uploadWeights
+ * would (a missing tensor, a tensor that cannot be split).
+ */
+export function plannedWeightBytes(
+  gpu: Gpu,
+  weights: ModelWeights,
+  names: Iterable<string>,
+  options: UploadOptions = {},
+): number {
+  let total = 0;
+  for (const plan of planAll(gpu, weights, names, options)) {
+    for (const rows of plan.partRows) total += Math.max(4, Math.ceil((rows * plan.rowBytes) / 4) * 4);
+  }
+  return total;
+}
+
+function planAll(gpu: Gpu, weights: ModelWeights, names: Iterable<string>, options: UploadOptions): UploadPlan[] {
+  const entries = [...names].map((name) => {
+    const entry = weights.tensors.get(name);
+    if (!entry) throw new ModelWeightsError(weights.dir, `missing tensor ${name}`);
+    return entry;
+  });
+  const limit = options.maxBindingBytes ?? Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  return entries.map((e) => planUpload(e, options.quantize?.(e), limit));
+}
+
 export async function uploadWeights(
   gpu: Gpu,
   weights: ModelWeights,
@@ -45,13 +73,7 @@ export async function uploadWeights(
   onProgress: LoadProgress = () => {},
   options: UploadOptions = {},
 ): Promise<Map<string, Tensor>> {
-  const entries = [...names].map((name) => {
-    const entry = weights.tensors.get(name);
-    if (!entry) throw new ModelWeightsError(weights.dir, `missing tensor ${name}`);
-    return entry;
-  });
-  const limit = options.maxBindingBytes ?? Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
-  const plans = entries.map((e) => planUpload(e, options.quantize?.(e), limit));
+  const plans = planAll(gpu, weights, names, options);
   const total = plans.reduce((sum, p) => sum + p.bytes, 0);
   const tensors = new Map<string, Tensor>();
   const created: GPUBuffer[] = []; // every buffer so far, freed on failure (a split tensor's parts included)

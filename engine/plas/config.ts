@@ -1,8 +1,8 @@
 /**
  * PlasConfig: what PLAS sparse attention keeps. The original's keys (as users of FastDeploy's
- * `--plas-attention-config '{...}'` know them) plus two of ours. Validated once; every error names the key and prints
+ * `--plas-attention-config '{...}'` know them) plus three of ours. Validated once; every error names the key and prints
  * the values ("plas_encoder_top_k_left (70) must be <= plas_encoder_top_k_right (60)"). Top-k ranges, limits,
- * iterations and denseLastLayer are live (`mergePlasConfig`, applied from the next step); the block size is fixed when
+ * iterations, topkSearch and denseLastLayer are live (`mergePlasConfig`, applied from the next step); the block size is fixed when
  * a model loads, because the per-page key sums of the KV cache are laid out for it.
  */
 
@@ -21,13 +21,23 @@ export interface PlasConfig {
   plas_use_decoder_seq_limit: number;
   /** Tokens per PLAS block: a power of two in [16, 256] and a multiple of the KV page size. Default 128. */
   plas_block_size: number;
-  /** Ours: binary-search steps of the approximate top-k, in [1, 32]. Default 6. */
+  /** Ours: binary-search steps of the approximate top-k, in [1, 32] ('refined' takes up to twice as many). Default 6. */
   iterations: number;
+  /**
+   * Ours: how the approximate top-k searches its threshold (shaders/plas_select_topk.wgsl). 'refined' (default): the
+   * forced blocks (first, own, previous) stay out of the search's min, max and count, the search goes on for up to
+   * 2 x iterations until the count lands in [left, right], and never ends below left. 'original': the published rule
+   * (min/max over every candidate, `iterations` steps, the last threshold whatever its count).
+   */
+  topkSearch: TopkSearch;
   /** Ours: the model's last layer attends densely (it matters most for accuracy). Default true. */
   denseLastLayer: boolean;
 }
 
 export type PlasConfigKey = keyof PlasConfig;
+
+export type TopkSearch = 'original' | 'refined';
+export const TOPK_SEARCHES: readonly TopkSearch[] = ['refined', 'original'];
 
 const DEFAULT_BLOCK_SIZE = 128;
 const MAX_TOP_K = 1 << 16;
@@ -44,6 +54,7 @@ export function defaultPlasConfig(blockSize = DEFAULT_BLOCK_SIZE): PlasConfig {
     plas_use_decoder_seq_limit: 100 * blockSize,
     plas_block_size: blockSize,
     iterations: 6,
+    topkSearch: 'refined',
     denseLastLayer: true,
   };
 }
@@ -83,6 +94,9 @@ export function validatePlasConfig(c: PlasConfig, pageSize: number): PlasConfig 
     throw new PlasConfigError(`plas_block_size (${b}) must be a multiple of the KV page size (${pageSize})`);
   }
   intIn('iterations', c.iterations, 1, 32);
+  if (!TOPK_SEARCHES.includes(c.topkSearch)) {
+    throw new PlasConfigError(`topkSearch (${JSON.stringify(c.topkSearch)}) must be ${TOPK_SEARCHES.join(' or ')}`);
+  }
   if (typeof c.denseLastLayer !== 'boolean') {
     throw new PlasConfigError(`denseLastLayer (${JSON.stringify(c.denseLastLayer)}) must be true or false`);
   }

@@ -12,6 +12,18 @@ import { SafetensorsError } from '../model/errors.ts';
 import { formatShape, openSafetensors, readTensor, writeSafetensors } from '../model/safetensors.ts';
 
 export const GATE_WEIGHT_FILE = 'plas_attention_mlp_weight.safetensors';
+/** A GGUF model is one file, often in a folder of several models: its gate is `<model>.gguf` + this, beside it. */
+export const GGUF_GATE_SUFFIX = '.plas-gate.safetensors';
+
+/**
+ * The gate file of a model: a model folder's plas_attention_mlp_weight.safetensors, a GGUF file's
+ * `<file>.plas-gate.safetensors`, or the path itself when it is already a .safetensors gate file.
+ */
+export function gateFileOf(modelPath: string): string {
+  if (/\.safetensors$/i.test(modelPath)) return modelPath;
+  if (/\.gguf$/i.test(modelPath)) return `${modelPath}${GGUF_GATE_SUFFIX}`;
+  return join(modelPath, GATE_WEIGHT_FILE);
+}
 
 const NAME = /^(model|ernie)\.layers\.(\d+)\.self_attn\.attn_gate\.weight$/;
 
@@ -29,9 +41,12 @@ export interface PlasGateWeights {
   layers: (Float32Array | null)[];
 }
 
-/** Read the gate weights of a model folder, if it has them. A misshapen or misnamed weight fails with what was expected. */
-export async function loadPlasGateWeights(dir: string, shape: GateShape): Promise<PlasGateWeights> {
-  const path = join(dir, GATE_WEIGHT_FILE);
+/**
+ * Read the gate weights of a model (a folder, a GGUF file, or the gate file itself: gateFileOf), if it has them. A
+ * misshapen or misnamed weight fails with what was expected.
+ */
+export async function loadPlasGateWeights(model: string, shape: GateShape): Promise<PlasGateWeights> {
+  const path = gateFileOf(model);
   const layers: (Float32Array | null)[] = Array.from({ length: shape.numLayers }, () => null);
   try {
     await access(path);
@@ -75,8 +90,8 @@ export async function loadPlasGateWeights(dir: string, shape: GateShape): Promis
  * The block size a folder's gate was trained for (dimension 1 of its weights), or null when the folder has no gate
  * file. A model whose gate is learnt for 64-token blocks runs PLAS with 64-token blocks unless told otherwise.
  */
-export async function gateBlockSize(dir: string): Promise<number | null> {
-  const path = join(dir, GATE_WEIGHT_FILE);
+export async function gateBlockSize(model: string): Promise<number | null> {
+  const path = gateFileOf(model);
   try {
     await access(path);
   } catch {

@@ -29,8 +29,8 @@ export interface PlasPlanOptions {
   /** The plan is for the last layer: sequences whose config has denseLastLayer are dense there. */
   lastLayer?: boolean;
   /**
-   * Per sequence of `seqs`: the PLAS config of its request (ranges and limits; block size and iterations are the
-   * step's), or null for a request that runs dense. Absent: every sequence uses the step's config.
+   * Per sequence of `seqs`: the PLAS config of its request (ranges and limits; block size, iterations and topkSearch
+   * are the step's), or null for a request that runs dense. Absent: every sequence uses the step's config.
    */
   seqConfigs?: readonly (PlasConfig | null)[];
   /** Folded rows (query x head of a GQA group) per prefill attention item: the prefill kernel's BQ. Default 32. */

@@ -291,6 +291,7 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
       left,
       right,
       iterations: a.config.iterations,
+      search: a.config.topkSearch,
       window: a.batch.window ?? 0,
     });
     const bytes = ch.rows * heads * plan.maxBlocks * 4;

@@ -1,4 +1,5 @@
 /** Launcher for shaders/plas_select_topk.wgsl: approximate top-k block selection by a binary-searched threshold. */
+import type { TopkSearch } from '../../plas/config.ts';
 import { expect, expectDistinct, expectTensor, grid, nextPowerOfTwo } from '../check.ts';
 import type { Step } from '../step.ts';
 import type { Tensor } from '../tensor.ts';
@@ -17,6 +18,7 @@ export const PLAS_SELECT_TOPK_PARAMS = uniformLayout('plas_select_topk', 'plas_s
   ['row_groups', 'u32'],
   ['grid_x', 'u32'],
   ['window', 'u32'],
+  ['refined', 'u32'],
 ] as const);
 
 export interface PlasSelectTopkArgs {
@@ -37,6 +39,11 @@ export interface PlasSelectTopkArgs {
   rowBase?: number;
   /** Sliding window: blocks wholly before a query's window are not candidates. 0 or absent: none. */
   window?: number;
+  /**
+   * 'refined' (default): forced blocks out of the search's min, max and count, up to 2 x iterations, never below
+   * left; 'original': the published rule (see the shader).
+   */
+  search?: TopkSearch;
 }
 
 const WG = 256;
@@ -61,6 +68,12 @@ export function plasSelectTopk(step: Step, a: PlasSelectTopkArgs): void {
   expect(kernel, Number.isInteger(rowBase) && rowBase >= 0, () => `rowBase must be >= 0, got ${rowBase}`);
   const window = a.window ?? 0;
   expect(kernel, Number.isInteger(window) && window >= 0, () => `window must be an integer >= 0, got ${window}`);
+  const search = a.search ?? 'refined';
+  expect(
+    kernel,
+    search === 'refined' || search === 'original',
+    () => `search must be refined or original, got ${search}`,
+  );
   expectDistinct(kernel, { selection: a.selection, scores: a.scores });
   const tpr = Math.min(32, nextPowerOfTwo(words));
   const rowsPerItem = a.maxItemTokens * heads;
@@ -83,6 +96,7 @@ export function plasSelectTopk(step: Step, a: PlasSelectTopkArgs): void {
       row_groups: rowGroups,
       grid_x: gx,
       window,
+      refined: search === 'refined' ? 1 : 0,
     }),
     bindings: [a.scores, a.seqs, a.items, a.selection],
     workgroups: [gx, gy],

@@ -7,6 +7,7 @@ import { defaultPlasConfig, mergePlasConfig } from '../../../engine/plas/config.
 import { attentionTableHeader, attentionTableRow, benchAttention } from '../bench/attention-bench.ts';
 import { benchKernels, kernelTableHeader, kernelTableRow } from '../bench/kernels-bench.ts';
 import { proxyBenchCommand } from '../bench/proxy-bench.ts';
+import { quantModelCommand } from '../bench/quant-model-command.ts';
 import {
   benchServe,
   SERVE_VARIANTS,
@@ -261,6 +262,7 @@ export function benchCommand(): Command {
       }
     },
   );
+  bench.addCommand(quantModelCommand());
   bench.addCommand(proxyBenchCommand());
   return bench;
 }

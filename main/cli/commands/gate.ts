@@ -1,10 +1,10 @@
 /** `plas gate train`: distil a model's PLAS gate weights from its own attention (engine/plas/gate-training.ts). */
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadModel } from '../../../engine/model/load-model.ts';
 import { distilGate } from '../../../engine/plas/gate-training.ts';
-import { GATE_WEIGHT_FILE, writeGateWeights } from '../../../engine/plas/gate-weights.ts';
+import { GATE_WEIGHT_FILE, gateFileOf, writeGateWeights } from '../../../engine/plas/gate-weights.ts';
 import { MODEL_FLAG_HELP, modelDir } from '../default-model.ts';
 import {
   DEFAULT_GATE_TEXT,
@@ -78,7 +78,10 @@ export function gateCommand(): Command {
       .option('--steps <n>', 'Adam steps per layer', int('--steps', 1), 300)
       .option('--lr <x>', 'Adam learning rate (default 2e-3 / block size)', positive('--lr'))
       .option('--seed <n>', 'seed for windows and sampled queries', int('--seed', 0), 1)
-      .option('--out <file>', `where to write the weights (default: the model folder's ${GATE_WEIGHT_FILE})`)
+      .option(
+        '--out <file>',
+        `where to write the weights (default: the model folder's ${GATE_WEIGHT_FILE}, or <file>.plas-gate.safetensors beside a .gguf)`,
+      )
       .option('--json', 'print one JSON document'),
   ).action(async (flags: GateTrainFlags) => {
     const dir = modelDir(flags.model);
@@ -114,7 +117,7 @@ export function gateCommand(): Command {
         seed: flags.seed,
         log,
       });
-      const out = flags.out ?? join(dir, GATE_WEIGHT_FILE);
+      const out = flags.out ?? gateFileOf(model.dir); // beside the model (a folder's, or <file>.gguf.plas-gate.safetensors)
       await writeGateWeights(
         out,
         result.weights,

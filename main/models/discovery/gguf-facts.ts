@@ -4,7 +4,7 @@
  * tokenizer, and from those whether this engine can run it.
  */
 import { GGUF_FILE_TYPES } from '../../../engine/gguf/describe.ts';
-import { openGguf } from '../../../engine/gguf/reader.ts';
+import { openGgufModel } from '../../../engine/gguf/split.ts';
 import { QUANT_TYPES } from '../../../engine/quant/types.ts';
 
 /** GGUF general.architecture -> the engine's architecture (config.json's class name). */
@@ -40,9 +40,12 @@ function plain(value: unknown): unknown {
 
 const elements = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
 
-/** Reads the file's header (throws the reader's error on a malformed file) and judges whether the engine runs it. */
+/**
+ * Reads the file's header (every part's, for a split model; throws the reader's error on a malformed file or a missing
+ * part) and judges whether the engine runs it.
+ */
 export async function readGgufFacts(path: string): Promise<GgufFacts> {
-  const file = await openGguf(path);
+  const file = await openGgufModel(path);
   const meta = (key: string) => plain(file.metadata.get(key));
   const arch = meta('general.architecture');
   const architecture = typeof arch === 'string' ? arch : null;

@@ -3,9 +3,8 @@
  * resolve outside the folder are not followed.
  */
 import { join, relative } from 'node:path';
-import { describeGguf, describeSafetensors } from './describe.ts';
+import { describeGgufEntry, describeSafetensors } from './describe.ts';
 import { entriesOf, realFolder, resolveInside } from './safe-fs.ts';
-import { outside } from './scan-huggingface.ts';
 import type { DiscoveredModel } from './types.ts';
 
 const MAX_DEPTH = 3;
@@ -31,9 +30,8 @@ export async function scanFolder(folder: string): Promise<DiscoveredModel[]> {
         if (depth < MAX_DEPTH && !entry.name.startsWith('.')) await walk(path, depth + 1);
       } else if (/\.gguf$/i.test(entry.name) && !/^mmproj/i.test(entry.name)) {
         const name = relative(root, path);
-        const target = await resolveInside(path, [root]);
-        if (target?.isFile) found.push(await describeGguf({ source: 'folder', name, path }, target.size));
-        else found.push(outside('folder', name, path));
+        const entry = await describeGgufEntry({ source: 'folder', name, path }, [root]);
+        if (entry) found.push(entry);
       }
     }
   };

@@ -4,7 +4,7 @@
  * that resolves outside its repository folder is not followed.
  */
 import { join, relative } from 'node:path';
-import { describeGguf, describeSafetensors } from './describe.ts';
+import { describeGgufEntry, describeSafetensors } from './describe.ts';
 import { entriesOf, realFolder, resolveInside } from './safe-fs.ts';
 import type { DiscoveredModel } from './types.ts';
 
@@ -41,9 +41,8 @@ async function scanSnapshot(dir: string, repo: string, name: string): Promise<Di
   }
   for (const file of files) {
     const label = `${name}/${relative(dir, file)}`;
-    const target = await resolveInside(file, [repo]);
-    if (target?.isFile) found.push(await describeGguf({ source: 'huggingface', name: label, path: file }, target.size));
-    else found.push(outside('huggingface', label, file));
+    const entry = await describeGgufEntry({ source: 'huggingface', name: label, path: file }, [repo]);
+    if (entry) found.push(entry);
   }
   return found;
 }

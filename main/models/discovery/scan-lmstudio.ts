@@ -3,9 +3,9 @@
  * config.json). Links that resolve outside the models folder are not followed.
  */
 import { join, relative } from 'node:path';
-import { describeGguf, describeSafetensors } from './describe.ts';
+import { describeGgufEntry, describeSafetensors } from './describe.ts';
 import { entriesOf, realFolder, resolveInside } from './safe-fs.ts';
-import { ggufFiles, outside } from './scan-huggingface.ts';
+import { ggufFiles } from './scan-huggingface.ts';
 import type { DiscoveredModel } from './types.ts';
 
 export async function scanLmStudio(folder: string): Promise<DiscoveredModel[]> {
@@ -23,10 +23,8 @@ export async function scanLmStudio(folder: string): Promise<DiscoveredModel[]> {
       }
       for (const file of await ggufFiles(dir, 2)) {
         const label = `${name}/${relative(dir, file)}`;
-        const target = await resolveInside(file, [root]);
-        if (target?.isFile)
-          found.push(await describeGguf({ source: 'lmstudio', name: label, path: file }, target.size));
-        else found.push(outside('lmstudio', label, file));
+        const entry = await describeGgufEntry({ source: 'lmstudio', name: label, path: file }, [root]);
+        if (entry) found.push(entry);
       }
     }
   }

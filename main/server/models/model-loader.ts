@@ -2,7 +2,7 @@
 import { Engine } from '../../../engine/engine.ts';
 import type { EngineConfigInput } from '../../../engine/engine-config.ts';
 import type { Gpu } from '../../../engine/gpu/gpu.ts';
-import { type LoadedModel, loadModel } from '../../../engine/model/load-model.ts';
+import type { LoadedModel } from '../../../engine/model/load-model.ts';
 import type { LoadProgress } from '../../../engine/model/upload-weights.ts';
 
 export type ModelLoader = (
@@ -12,12 +12,6 @@ export type ModelLoader = (
   onProgress: LoadProgress,
 ) => Promise<{ model: LoadedModel; engine: Engine }>;
 
-export const engineLoader: ModelLoader = async (gpu, dir, config, onProgress) => {
-  const model = await loadModel(gpu, dir, onProgress);
-  try {
-    return { model, engine: await Engine.create(gpu, model, config) };
-  } catch (error) {
-    model.dispose(); // an engine that cannot start (KV budget, PLAS config) must not leave the weights on the GPU
-    throw error;
-  }
-};
+// Engine.load checks the weights and the KV pool against the adapter before uploading, and frees the weights when the
+// engine cannot start (KV budget, PLAS config).
+export const engineLoader: ModelLoader = (gpu, dir, config, onProgress) => Engine.load(gpu, dir, config, onProgress);

@@ -19,8 +19,9 @@ function wgslParams(source: string, file: string): [string, string][] {
   const match = /struct\s+Params\s*\{([^}]*)\}/.exec(source);
   assert.ok(match, `${file} has no struct Params`);
   return match[1]
+    .replace(/\/\/.*$/gm, '') // comments first: they may hold commas and colons
     .split(',')
-    .map((f) => f.replace(/\/\/.*$/gm, '').trim())
+    .map((f) => f.trim())
     .filter(Boolean)
     .map((f) => {
       const [name, type] = f.split(':').map((x) => x.trim());

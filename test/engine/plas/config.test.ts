@@ -18,6 +18,8 @@ describe('PLAS config', () => {
     assert.equal(d.plas_use_encoder_seq_limit, 20 * 64);
     assert.equal(d.plas_use_decoder_seq_limit, 100 * 64);
     assert.equal(parsePlasConfig({ plas_use_decoder_seq_limit: 7 }, 64).plas_use_decoder_seq_limit, 7);
+    assert.equal(c.topkSearch, 'refined', 'the top-k search that lands in range (shaders/plas_select_topk.wgsl)');
+    assert.equal(parsePlasConfig({ topkSearch: 'original' }, 64).topkSearch, 'original', "the original's rule");
   });
 
   it('errors name the key and print the values', () => {
@@ -33,6 +35,7 @@ describe('PLAS config', () => {
       ['{"plas_block_size": 32}', 64, /plas_block_size \(32\) must be a multiple of the KV page size \(64\)/],
       ['{"iterations": 0}', 64, /iterations \(0\) must be an integer in \[1, 32\]/],
       ['{"denseLastLayer": "yes"}', 64, /denseLastLayer \("yes"\) must be true or false/],
+      ['{"topkSearch": "exact"}', 64, /topkSearch \("exact"\) must be refined or original/],
       ['{"plas_use_encoder_seq_limit": -1}', 64, /plas_use_encoder_seq_limit \(-1\) must be an integer/],
       ['{"plas_encoder_top_k_left": 2.5}', 64, /plas_encoder_top_k_left \(2.5\) must be an integer/],
       ['{"top_k": 3}', 64, /unknown PLAS config key "top_k" \(known: plas_encoder_top_k_left, /],

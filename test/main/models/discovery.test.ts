@@ -119,7 +119,7 @@ test('Ollama: manifests resolve to blobs by a checked digest; a digest that is a
   );
 });
 
-test('an added folder: model folders and GGUF files further down, with what is missing', () => {
+test('an added folder: model folders and GGUF files further down, with what is missing', async () => {
   const noTok = byName('no-tokenizer');
   assert.equal(noTok.source, 'folder');
   assert.equal(noTok.architecture, 'Qwen3ForCausalLM');
@@ -129,6 +129,28 @@ test('an added folder: model folders and GGUF files further down, with what is m
   assert.equal(gpt2.architecture, 'GPT2LMHeadModel');
   assert.match(gpt2.problems.join(), /unsupported architecture GPT2LMHeadModel/);
   assert.equal(byName('deep/er/deep-Q4_K_M.gguf').runnable, true);
+  // Its header looks runnable (a Llama, Q4_K/Q6_K, a tokenizer); the loader's verdict says what is missing.
+  const incomplete = byName('incomplete-Q4_K_M.gguf');
+  assert.equal(incomplete.architecture, 'llama');
+  assert.equal(incomplete.quantization, 'Q4_K_M');
+  assert.equal(incomplete.runnable, false);
+  assert.deepEqual(incomplete.problems, ['missing tensor blk.0.ffn_down.weight (expected shape [256, 1024])']);
+  // A split model is listed once, by its first part, with the size of all its parts; its other parts are not listed.
+  const split = byName('split/tiny-Q4_K_M-00001-of-00003.gguf');
+  assert.equal(split.runnable, true, split.problems.join('; '));
+  const sizes = await Promise.all(
+    [1, 2, 3].map((i) => stat(join(fake.folder, 'split', `tiny-Q4_K_M-0000${i}-of-00003.gguf`))),
+  );
+  assert.equal(
+    split.sizeBytes,
+    sizes.reduce((n, s) => n + s.size, 0),
+  );
+  assert.ok(!found.some((m) => /tiny-Q4_K_M-0000[23]-of/.test(m.name)), 'later parts are not models of their own');
+  // A part that links out of the folder refuses the whole model, unread.
+  const escaping = byName('split/escaping-00001-of-00002.gguf');
+  assert.equal(escaping.runnable, false);
+  assert.equal(escaping.architecture, null);
+  assert.match(escaping.problems[0], /a link that leads outside the folder it was found in/);
 });
 
 test('missing roots are simply empty', async () => {

@@ -4,10 +4,10 @@
  * unrunnable models, and links that lead out of their tree (to a valid GGUF outside, so following one would show).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
 import { writeTinyModel } from '../../fixtures/tiny-model.ts';
-import { type FixtureOptions, LLAMA_Q4_K_M, writeGguf } from './gguf-fixture.ts';
+import { type FixtureOptions, LLAMA_Q4_K_M, writeGguf, writeSplitGguf } from './gguf-fixture.ts';
 
 export const REV = 'a'.repeat(40);
 
@@ -16,6 +16,11 @@ export const LLAMA_Q2_K: FixtureOptions = {
   ...LLAMA_Q4_K_M,
   fileType: 10,
   tensors: LLAMA_Q4_K_M.tensors.map((t) => (t.type === 'F32' ? t : { ...t, type: 'Q2_K' })),
+};
+/** Plausible from its header (a Llama, runnable types, a tokenizer), but a tensor is missing: only the loader sees it. */
+export const LLAMA_Q4_K_M_INCOMPLETE: FixtureOptions = {
+  ...LLAMA_Q4_K_M,
+  tensors: LLAMA_Q4_K_M.tensors.filter((t) => t.name !== 'blk.0.ffn_down.weight'),
 };
 export const GPT2_F16: FixtureOptions = {
   architecture: 'gpt2',
@@ -126,7 +131,7 @@ export async function makeFakeHome(home: string): Promise<FakeHome> {
     manifest(`sha256:${linkedHex}`),
   );
 
-  // A folder the user adds: a model folder without its tokenizer, a GPT-2 folder, a GGUF deeper down.
+  // A folder the user adds: a model folder without its tokenizer, a GPT-2 folder, a GGUF deeper down, an incomplete one.
   const folder = join(home, 'my-models');
   const noTok = join(folder, 'no-tokenizer');
   await writeTinyModel(noTok, {
@@ -143,6 +148,14 @@ export async function makeFakeHome(home: string): Promise<FakeHome> {
   await writeFile(join(folder, 'gpt2', 'config.json'), JSON.stringify({ architectures: ['GPT2LMHeadModel'] }));
   await mkdir(join(folder, 'deep', 'er'), { recursive: true });
   await writeGguf(join(folder, 'deep', 'er', 'deep-Q4_K_M.gguf'), LLAMA_Q4_K_M);
+  await writeGguf(join(folder, 'incomplete-Q4_K_M.gguf'), LLAMA_Q4_K_M_INCOMPLETE);
+  // A split model (gguf-split's names), and one whose second part is a link out of the folder.
+  await mkdir(join(folder, 'split'), { recursive: true });
+  await writeSplitGguf(join(folder, 'split', 'tiny-Q4_K_M'), LLAMA_Q4_K_M, 3);
+  const [, escaping] = await writeSplitGguf(join(home, 'outside', 'escaping'), LLAMA_Q4_K_M, 2);
+  await writeSplitGguf(join(folder, 'split', 'escaping'), LLAMA_Q4_K_M, 2);
+  await rm(join(folder, 'split', basename(escaping)));
+  await symlink(escaping, join(folder, 'split', basename(escaping)));
   await symlink(join(home, 'outside'), join(folder, 'outside-link'));
 
   return { home, hfCache, lmstudio, ollama, folder, outsideGguf };

@@ -37,7 +37,9 @@ test('a GGUF file registers in place with its architecture, quantization and con
   assert.equal(record.architecture, 'LlamaForCausalLM');
   assert.equal(record.dtype, 'q4_k_m');
   assert.equal(record.contextLength, 4096);
-  assert.equal(record.parameters, 8 * 256 * 2 + 256 * 256 + 256);
+  // The complete tiny Llama of gguf-fixture.ts: embedding and output [320, 256], q/o [256, 256], k/v [128, 256],
+  // gate/up/down 1024 x 256, three norms of 256.
+  assert.equal(record.parameters, 320 * 256 * 2 + 2 * 256 * 256 + 2 * 128 * 256 + 3 * 1024 * 256 + 3 * 256);
   assert.deepEqual(await readdir(join(fake.lmstudio, 'lmstudio-community', 'Tiny-GGUF')), before, 'nothing copied');
   assert.equal(repo.get('Tiny-Q4_K_M')?.path, file);
 });

@@ -109,6 +109,7 @@ export const ATTENTION = {
     plas_use_decoder_seq_limit: 12800,
     plas_block_size: 128,
     iterations: 6,
+    topkSearch: 'refined' as const,
     denseLastLayer: true,
   },
 };

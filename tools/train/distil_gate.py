@@ -1,0 +1,295 @@
+"""PLAS gate distillation in PyTorch, at scale: the same objective as the engine's `plas gate train`
+(engine/plas/gate-distill.ts), streamed over millions of tokens instead of a few captured windows.
+
+    python3 tools/train/distil_gate.py --model resources/models/plas-mini --work WORK [--tokens 10000000]
+        [--block 32] [--length 2048] [--tile 16] [--tiles 8] [--decode-rows 8] [--out FILE]
+
+For every layer, the gate W [kv_heads, block, head_dim] compresses a block's keys into Kc[b] = sum_p W[p] * K[bB+p]
+(post-RoPE keys, as the engine's plas_key_sums does); the model's weights never change. Per query row (one position
+and one head) over its candidate blocks 1 ..= own - 2 (block 0, the own block and the one before it are always kept,
+so the gate only ranks the others, all complete):
+
+    target  t[b] = max over block b's keys of softmax(q K^T / sqrt(D)) (the model's own attention), normalised
+    predict p[b] = softmax over the candidates of q . Kc[b] / sqrt(D)
+    loss    KL(t || p), a weighted mean over rows
+
+Rows come in units: a prefill tile (--tile consecutive queries, the engine unions their selections; each of its rows
+weighs 1 / tile) and a decode row (one query of the window's last --decode-rows positions, where a decode step asks
+for what it needs; weighs 1, as much as a whole tile). With --tile 1 --decode-rows 0 every row weighs 1: exactly the
+engine's loss, which tools/train/test_distil_gate.py checks on a fixture the engine computes.
+
+Data: --work WORK reads the token rows prepare.ts wrote (WORK/meta.json: the phase of --length, its train file; the
+val file is held out for the before/after report), or --windows FILE reads rows of --row-tokens uint16 token ids
+(tools/train/gate_windows.ts writes the windows `plas gate train` uses). The model: --model DIR (a Hugging Face
+folder as export.py writes it, float16 or float32 safetensors) or --ckpt WORK/ckpt.pt. Adam on all layers at once,
+a step per --windows-per-step windows; held-out loss and block recall (top 25%) per layer before and after; the gate
+is written as plas_attention_mlp_weight.safetensors (float32, the engine's names) to --out.
+"""
+
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+from model import LlamaForCausalLM, ModelConfig, apply_rotary  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+# --- the objective (shared by training and the fixture check) ---
+
+
+def first_eligible(block):
+    """Positions with at least 2 candidate blocks (own block >= 4), as the engine's firstEligiblePosition."""
+    return 4 * block
+
+
+def row_targets(q, k, positions, block):
+    """Targets of the rows at `positions` (a 1-D LongTensor) for every head.
+    q: (h, T, d), k: (kv, T, d) post-RoPE. Returns target (h, n, nb) over blocks 0 ..< nb (nb = complete blocks of
+    the window), zero outside each row's candidates 1 ..= own - 2, normalised over them; and the candidate mask (n, nb).
+    Rounded to float32 as the engine stores them."""
+    h, T, d = q.shape
+    kv = k.shape[0]
+    nb = T // block
+    k_rep = k.repeat_interleave(h // kv, 0)
+    logits = (q[:, positions] @ k_rep.transpose(-1, -2)) / math.sqrt(d)  # (h, n, T)
+    keys = torch.arange(T)
+    logits = logits.masked_fill(keys[None, None, :] > positions[None, :, None], float("-inf"))
+    probs = logits.softmax(-1)[..., : nb * block].reshape(h, len(positions), nb, block).amax(-1)
+    own = positions // block
+    b = torch.arange(nb)
+    candidate = (b[None, :] >= 1) & (b[None, :] <= (own - 2)[:, None])  # (n, nb)
+    t = probs * candidate[None]
+    t = t / t.sum(-1, keepdim=True)
+    return t.float().to(q.dtype), candidate
+
+
+def gate_scores(q_rows, k, W, block):
+    """q_rows: (h, n, d), k: (kv, T, d), W: (kv, block, d) -> s (h, n, nb) = q . Kc / sqrt(D) over complete blocks."""
+    h, n, d = q_rows.shape
+    kv, T, _ = k.shape
+    nb = T // block
+    kc = (k[:, : nb * block].reshape(kv, nb, block, d) * W[:, None]).sum(2)  # (kv, nb, d)
+    return (q_rows @ kc.repeat_interleave(h // kv, 0).transpose(-1, -2)) / math.sqrt(d)
+
+
+def gate_loss(q, k, W, positions, block, weights=None, targets=None, recall=True):
+    """The weighted mean KL(t || p) over the rows (every head of each position); weights (n,) per position (default
+    1). Returns (loss, recall@25%) where recall is the share of the true top-k blocks the scores rank in their top k
+    (None unless `recall`: training skips it)."""
+    t, candidate = targets if targets is not None else row_targets(q, k, positions, block)
+    s = gate_scores(q[:, positions], k, W, block).masked_fill(~candidate[None], float("-inf"))
+    logp = s.log_softmax(-1)
+    kl = torch.where(t > 0, t * (torch.log(t.clamp_min(1e-45)) - logp), torch.zeros_like(t)).sum(-1)  # (h, n)
+    w = torch.ones(len(positions), dtype=q.dtype) if weights is None else weights.to(q.dtype)
+    loss = (kl * w[None]).sum() / (w.sum() * q.shape[0])
+    if not recall:
+        return loss, None
+    with torch.no_grad():
+        n_cand = candidate.sum(-1)  # (n,)
+        hits = 0.0
+        for i in range(len(positions)):
+            kk = max(1, math.ceil(0.25 * int(n_cand[i])))
+            best_t = t[:, i].topk(kk, -1).indices
+            best_s = s[:, i].topk(kk, -1).indices
+            hits += sum(len(set(a.tolist()) & set(b.tolist())) / kk for a, b in zip(best_t, best_s))
+    return loss, hits / (len(positions) * q.shape[0])
+
+
+def unit_positions(T, block, tile, tiles, decode_rows, gen):
+    """Positions and weights of one window's rows: `tiles` prefill tiles of `tile` queries (each row 1 / tile) at
+    random tile-aligned starts, and the last `decode_rows` positions (each 1)."""
+    first = first_eligible(block)
+    pos, w = [], []
+    starts = list(range(-(-first // tile) * tile, T - tile + 1, tile))
+    if starts and tiles > 0:
+        pick = torch.randperm(len(starts), generator=gen)[:tiles]
+        for i in pick.tolist():
+            pos += range(starts[i], starts[i] + tile)
+            w += [1.0 / tile] * tile
+    for p in range(max(first, T - decode_rows), T):
+        pos.append(p)
+        w.append(1.0)
+    return torch.tensor(pos, dtype=torch.long), torch.tensor(w)
+
+
+# --- the model and the data ---
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+        data = f.read()
+    dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = meta["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[start:end]), dtype=dtypes[meta["dtype"]]).reshape(meta["shape"])
+    return out
+
+
+def write_gate(path, layers, metadata):
+    """plas_attention_mlp_weight.safetensors: model.layers.<i>.self_attn.attn_gate.weight, float32 [kv, block, d];
+    written to a temporary file first, then renamed."""
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
+    for i, w in enumerate(layers):
+        data = w.detach().to(torch.float32).contiguous().numpy().tobytes()
+        header[f"model.layers.{i}.self_attn.attn_gate.weight"] = {
+            "dtype": "F32", "shape": list(w.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    os.replace(tmp, path)
+
+
+def load_model(args):
+    if args.ckpt:
+        state = torch.load(args.ckpt)
+        model = LlamaForCausalLM(ModelConfig(**state["config"]))
+        model.load_state_dict(state["model"])
+    else:
+        with open(os.path.join(args.model, "config.json")) as f:
+            c = json.load(f)
+        cfg = ModelConfig(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
+                          intermediate_size=c["intermediate_size"], num_hidden_layers=c["num_hidden_layers"],
+                          num_attention_heads=c["num_attention_heads"], num_key_value_heads=c["num_key_value_heads"],
+                          head_dim=c.get("head_dim", c["hidden_size"] // c["num_attention_heads"]),
+                          rms_norm_eps=c["rms_norm_eps"], rope_theta=c.get("rope_theta", 10000.0),
+                          max_position_embeddings=c["max_position_embeddings"])
+        model = LlamaForCausalLM(cfg)
+        tensors = read_safetensors(os.path.join(args.model, "model.safetensors"))
+        model.load_state_dict({n: t.float() for n, t in tensors.items() if n != "lm_head.weight"})
+    model.eval()
+    return model
+
+
+def queries_and_keys(model, ids, bf16=False):
+    """Post-RoPE q (h, T, d) and k (kv, T, d) of every layer for one window, in float32 (the forward's matrix
+    products in bfloat16 autocast with `bf16`, as train.py trains: ~3x faster on CPUs that have it)."""
+    cfg, T = model.cfg, len(ids)
+    h, kv, d = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
+    cos, sin = model.rope(T)
+    out = []
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        x = model.model.embed_tokens(torch.tensor([ids]))
+        for layer in model.model.layers:
+            at, y = layer.self_attn, layer.input_layernorm(x)
+            q = apply_rotary(at.q_proj(y).view(1, T, h, d).transpose(1, 2).float(), cos, sin)[0]
+            k = apply_rotary(at.k_proj(y).view(1, T, kv, d).transpose(1, 2).float(), cos, sin)[0]
+            out.append((q, k))
+            x = layer(x, cos, sin, 256)
+    return out
+
+
+def token_rows(args):
+    """(train rows, held-out rows) of token ids, each row at least --length long."""
+    if args.work:
+        with open(os.path.join(args.work, "meta.json")) as f:
+            meta = json.load(f)
+        phase = next((p for p in meta["phases"] if p["length"] == args.length), None)
+        if phase is None:
+            sys.exit(f"{args.work}: no phase of length {args.length} (have {[p['length'] for p in meta['phases']]})")
+        read = lambda name: np.fromfile(os.path.join(args.work, name), dtype=np.uint16).reshape(-1, args.length + 1)
+        return read(phase["train"]), read(phase["val"])[: args.holdout]
+    rows = np.fromfile(args.windows, dtype=np.uint16).reshape(-1, args.row_tokens)
+    if args.row_tokens < args.length:
+        sys.exit(f"--windows rows have {args.row_tokens} tokens, fewer than --length {args.length}")
+    held = min(args.holdout, max(1, len(rows) // 4))
+    return rows[:-held], rows[-held:]
+
+
+def evaluate(model, rows, W, args, gen_seed=7):
+    """Held-out loss and recall per layer (the same rows for every W)."""
+    gen = torch.Generator().manual_seed(gen_seed)
+    sums = [[0.0, 0.0, 0] for _ in W]
+    with torch.no_grad():
+        for ids in rows:
+            ids = ids[: args.length].astype(np.int64).tolist()
+            pos, w = unit_positions(len(ids), args.block, args.tile, args.tiles, args.decode_rows, gen)
+            for layer, (q, k) in enumerate(queries_and_keys(model, ids, args.bf16)):
+                loss, recall = gate_loss(q, k, W[layer], pos, args.block, w)
+                sums[layer][0] += loss.item()
+                sums[layer][1] += recall
+                sums[layer][2] += 1
+    return [(s[0] / s[2], s[1] / s[2]) for s in sums]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="Hugging Face model folder (config.json, model.safetensors)")
+    src.add_argument("--ckpt", help="a tools/train checkpoint (ckpt.pt)")
+    data = p.add_mutually_exclusive_group(required=True)
+    data.add_argument("--work", help="prepare.ts's WORK (meta.json and its token files)")
+    data.add_argument("--windows", help="uint16 token rows of --row-tokens ids (tools/train/gate_windows.ts)")
+    p.add_argument("--row-tokens", type=int, default=2048)
+    p.add_argument("--length", type=int, default=2048, help="tokens per window")
+    p.add_argument("--block", type=int, default=32)
+    p.add_argument("--tokens", type=float, default=10e6, help="training tokens (windows x length)")
+    p.add_argument("--tile", type=int, default=16, help="queries of a prefill tile (the engine's union tile)")
+    p.add_argument("--tiles", type=int, default=8, help="prefill tiles sampled per window")
+    p.add_argument("--decode-rows", type=int, default=8, help="decode rows per window (its last positions)")
+    p.add_argument("--windows-per-step", type=int, default=4)
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 2e-3 / block, as the engine)")
+    p.add_argument("--holdout", type=int, default=8, help="held-out windows for the report")
+    p.add_argument("--bf16", action="store_true", help="the model's forward in bfloat16 autocast (the gate stays float32)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", default=None, help="gate file (default: MODEL/plas_attention_mlp_weight.safetensors)")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    model = load_model(args)
+    cfg = model.cfg
+    train, held = token_rows(args)
+    W = [torch.full((cfg.num_key_value_heads, args.block, cfg.head_dim), 1.0 / args.block, requires_grad=True)
+         for _ in range(cfg.num_hidden_layers)]
+    opt = torch.optim.Adam(W, lr=args.lr or 2e-3 / args.block, betas=(0.9, 0.999), eps=1e-12)
+    before = evaluate(model, held, W, args)
+    steps = max(1, int(args.tokens // (args.length * args.windows_per_step)))
+    gen = torch.Generator().manual_seed(args.seed)
+    started = time.time()
+    for step in range(1, steps + 1):
+        opt.zero_grad()
+        total = 0.0
+        for _ in range(args.windows_per_step):
+            ids = train[int(torch.randint(len(train), (1,), generator=gen))][: args.length].astype(np.int64).tolist()
+            pos, w = unit_positions(len(ids), args.block, args.tile, args.tiles, args.decode_rows, gen)
+            with torch.no_grad():
+                qk = queries_and_keys(model, ids, args.bf16)
+            for layer, (q, k) in enumerate(qk):
+                loss, _ = gate_loss(q, k, W[layer], pos, args.block, w, recall=False)
+                (loss / args.windows_per_step).backward()
+                total += loss.item() / (args.windows_per_step * len(qk))
+        opt.step()
+        if step % 50 == 0 or step == steps:
+            rate = step * args.windows_per_step * args.length / (time.time() - started)
+            print(json.dumps({"step": step, "steps": steps, "loss": round(total, 5), "tokens_per_s": round(rate)}),
+                  flush=True)
+    after = evaluate(model, held, W, args)
+    for layer, (b, a) in enumerate(zip(before, after)):
+        print(json.dumps({"layer": layer, "holdout_loss": [round(b[0], 4), round(a[0], 4)],
+                          "holdout_recall": [round(b[1], 4), round(a[1], 4)]}))
+    out = args.out or os.path.join(args.model or os.path.dirname(args.ckpt), "plas_attention_mlp_weight.safetensors")
+    write_gate(out, W, {"format": "pt", "block_size": str(args.block), "trained_tokens": str(int(args.tokens)),
+                        "tool": "tools/train/distil_gate.py"})
+    print(f"gate written to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""distil_gate.py against the engine's gate distillation (engine/plas/gate-distill.ts) on the same data: the engine
+computes loss, gradient and recall on a fixture of random queries and keys (tools/train/gate_windows.ts fixture);
+distil_gate.py's objective must give the same loss and gradient. Also: the prefill-tile / decode-row weighting, and a
+gate file the engine loads. Not part of `npm test` (which runs no Python); run it where PyTorch is installed:
+
+    python3 tools/train/test_distil_gate.py
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+import distil_gate as dg  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def tsx(*args):
+    return subprocess.run(["npx", "tsx", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+
+
+class AgainstTheEngine(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        path = os.path.join(cls.tmp.name, "fixture.json")
+        tsx("tools/train/gate_windows.ts", "fixture", "--out", path)
+        with open(path) as f:
+            cls.fx = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def layer(self, s):
+        sh = self.fx["shape"]
+        h, kv, d = sh["heads"], sh["kvHeads"], sh["D"]
+        q = torch.tensor(s["q"], dtype=torch.float64).view(s["T"], h, d).transpose(0, 1)
+        k = torch.tensor(s["k"], dtype=torch.float64).view(s["T"], kv, d).transpose(0, 1)
+        return q, k, torch.tensor(s["positions"], dtype=torch.long)
+
+    def total(self, W):
+        """The mean over every row of both sequences, as the engine averages them."""
+        B = self.fx["shape"]["blockSize"]
+        losses, rows = [], []
+        for s in self.fx["seqs"]:
+            q, k, pos = self.layer(s)
+            loss, _ = dg.gate_loss(q, k, W, pos, B)
+            losses.append(loss * len(pos))
+            rows.append(len(pos))
+        return sum(losses) / sum(rows)
+
+    def test_same_loss_and_gradient_as_the_engine(self):
+        sh = self.fx["shape"]
+        for i, (gate, engine) in enumerate(zip(self.fx["gates"], self.fx["engine"])):
+            W = torch.tensor(gate, dtype=torch.float64).view(sh["kvHeads"], sh["blockSize"], sh["D"]).requires_grad_()
+            loss = self.total(W)
+            loss.backward()
+            self.assertEqual(engine["rows"], sum(len(s["positions"]) for s in self.fx["seqs"]) * sh["heads"])
+            self.assertAlmostEqual(loss.item(), engine["loss"], delta=1e-5 * max(1.0, abs(engine["loss"])),
+                                   msg=f"gate {i}: loss")
+            want = torch.tensor(engine["grad"], dtype=torch.float64)
+            got = W.grad.flatten()
+            err = (got - want).abs().max().item()
+            self.assertLess(err, 1e-4 * max(1e-3, want.abs().max().item()), f"gate {i}: gradient off by {err}")
+            print(f"gate {i}: loss engine {engine['loss']:.6f}, distil_gate.py {loss.item():.6f}; "
+                  f"max gradient difference {err:.2e}")
+
+    def test_decode_rows_weigh_as_much_as_a_prefill_tile(self):
+        B = self.fx["shape"]["blockSize"]
+        q, k, _ = self.layer(self.fx["seqs"][1])
+        W = torch.tensor(self.fx["gates"][1], dtype=torch.float64).view(k.shape[0], B, -1)
+        gen = torch.Generator().manual_seed(3)
+        pos, w = dg.unit_positions(q.shape[1], B, tile=4, tiles=2, decode_rows=3, gen=gen)
+        self.assertEqual(len(pos), 2 * 4 + 3)
+        self.assertAlmostEqual(w[:8].sum().item(), 2.0)  # two tiles, one unit each
+        self.assertEqual(w[8:].tolist(), [1.0, 1.0, 1.0])  # each decode row a unit
+        self.assertEqual(pos[8:].tolist(), list(range(q.shape[1] - 3, q.shape[1])))
+        weighted, _ = dg.gate_loss(q, k, W, pos, B, w)
+        each = torch.stack([dg.gate_loss(q, k, W, pos[i: i + 1], B)[0] for i in range(len(pos))])
+        self.assertAlmostEqual(weighted.item(), ((each * w).sum() / w.sum()).item(), delta=1e-9)
+
+    def test_the_engine_loads_the_exported_gate(self):
+        sh = self.fx["shape"]
+        layers = [torch.randn(sh["kvHeads"], sh["blockSize"], sh["D"]) for _ in range(3)]
+        path = os.path.join(self.tmp.name, "plas_attention_mlp_weight.safetensors")
+        dg.write_gate(path, layers, {"format": "pt"})
+        shape = {"numLayers": 3, "kvHeads": sh["kvHeads"], "blockSize": sh["blockSize"], "headDim": sh["D"]}
+        script = (
+            "import { loadPlasGateWeights } from './engine/plas/gate-weights.ts';"
+            f"const g = await loadPlasGateWeights({json.dumps(self.tmp.name)}, {json.dumps(shape)});"
+            "console.log(JSON.stringify(g.layers.map((w) => Array.from(w).reduce((a, b) => a + b, 0))));"
+        )
+        sums = json.loads(tsx("--input-type=module", "-e", script).strip().splitlines()[-1])
+        for got, w in zip(sums, layers):
+            self.assertAlmostEqual(got, w.sum().item(), delta=1e-3)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
