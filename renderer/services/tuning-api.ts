@@ -20,9 +20,11 @@ export interface PlasSettings {
   plas_block_size: number;
   iterations: number;
   denseLastLayer: boolean;
+  /** The threshold search: "refined" keeps the asked count besides the always-kept blocks; "original" as published. */
+  topkSearch: 'refined' | 'original';
 }
 
-export type PlasNumberKey = Exclude<keyof PlasSettings, 'denseLastLayer' | 'plas_block_size'>;
+export type PlasNumberKey = Exclude<keyof PlasSettings, 'denseLastLayer' | 'topkSearch' | 'plas_block_size'>;
 
 /** GET /api/plas (main/server/routes/api-plas.ts). */
 export interface PlasState {

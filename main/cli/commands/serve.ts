@@ -132,7 +132,8 @@ export function serveCommand(): Command {
         .option(
           '--master-key-stdin',
           "read the key that encrypts provider API keys from stdin's first line (base64; the desktop app sends it); " +
-            'without it, or with an empty line, <data-dir>/provider-keys.key (0600) is used',
+            'without it, or with an empty line, <data-dir>/provider-keys.key (0600) is used (made when a key is first ' +
+            "saved; where the app sealed the folder's key, its providers' keys cannot be used until entered again here)",
         )
         .option('--provider-connect-timeout <s>', 'seconds to connect to a remote provider (default 5)', secondsToMs)
         .option(

@@ -5,9 +5,9 @@
  * stops the training within a step and writes nothing; the gate in use changes only when the model is reloaded.
  */
 import { access, copyFile, readFile, realpath, rename, rm } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { sep } from 'node:path';
 import { distilGate, type GateTrainingProgress } from '../../../engine/plas/gate-training.ts';
-import { GATE_WEIGHT_FILE, gateBlockSize, writeGateWeights } from '../../../engine/plas/gate-weights.ts';
+import { gateBlockSize, gateFileOf, writeGateWeights } from '../../../engine/plas/gate-weights.ts';
 import { RESOURCES } from '../../cli/default-model.ts';
 import {
   DEFAULT_GATE_TEXT,
@@ -153,7 +153,7 @@ export async function runGateTraining(
 
   report({ phase: 'write', fraction: 1 }, true);
   const d = model.dims;
-  const file = join(model.dir, GATE_WEIGHT_FILE);
+  const file = gateFileOf(model.dir); // the folder's gate, or <file>.gguf.plas-gate.safetensors beside a GGUF
   const fresh = `${file}.new`;
   await writeGateWeights(
     fresh,

@@ -10,7 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_PAGE_SIZE } from '../../../engine/engine-config.ts';
 import { ggufModelConfig, ggufWeights } from '../../../engine/gguf/gguf-model.ts';
-import { openGguf } from '../../../engine/gguf/reader.ts';
+import { openGgufModel } from '../../../engine/gguf/split.ts';
 import { kvBytesPerToken } from '../../../engine/kv/kv-sizing.ts';
 import { estimateMemory as estimateEngineMemory } from '../../../engine/kv/memory-estimate.ts';
 import type { KvDType } from '../../../engine/kv/paged-layout.ts';
@@ -43,7 +43,7 @@ export interface EstimateOptions {
 
 /** A GGUF model's config and weights, from its header alone (no tokenizer, no tensor bytes). */
 async function ggufConfigAndWeights(path: string) {
-  const file = await openGguf(path);
+  const file = await openGgufModel(path); // a split model's parts read as one
   const { config } = await ggufModelConfig(file);
   return { c: config, weights: ggufWeights(file, config) };
 }

@@ -41,6 +41,7 @@ const PatchBody = Type.Object(
     plas_use_decoder_seq_limit: int('plas_use_decoder_seq_limit'),
     iterations: int('iterations'),
     denseLastLayer: Type.Optional(Type.Boolean()),
+    topkSearch: Type.Optional(Type.Union([Type.Literal('refined'), Type.Literal('original')])),
     /** What requests that do not choose run (the PLAS on/off switch). */
     backend: Type.Optional(Type.Union([Type.Literal('plas'), Type.Literal('dense')])),
     // Accepted so a client can send back what GET gave it; the engine refuses a different value (fixed at load).

@@ -4,7 +4,7 @@
  * per-layer densities (index = layer) are null where no step of that kind was sampled: a client can tell "dense"
  * (1) from "not measured" (a short reply whose decode steps were not among the sampled ones).
  */
-import type { PlasConfig } from '../../../engine/plas/config.ts';
+import type { PlasConfig, TopkSearch } from '../../../engine/plas/config.ts';
 import type { AttentionReport } from '../../../engine/serving/types.ts';
 
 export type PlasOut = {
@@ -15,13 +15,13 @@ export type PlasOut = {
   blocks_candidate: number;
   prefill_layer_density?: (number | null)[];
   decode_layer_density?: (number | null)[];
-} & Omit<PlasConfig, 'denseLastLayer'> & { dense_last_layer: boolean };
+} & Omit<PlasConfig, 'denseLastLayer' | 'topkSearch'> & { dense_last_layer: boolean; topk_search: TopkSearch };
 
 export function plasReport(reports: readonly (AttentionReport | undefined)[]): PlasOut | undefined {
   const present = reports.filter((r): r is AttentionReport => r !== undefined);
   if (present.length === 0) return undefined;
   const first = present[0];
-  const { denseLastLayer, ...ranges } = first.plas;
+  const { denseLastLayer, topkSearch, ...ranges } = first.plas;
   return {
     backend: first.backend,
     prefill_density: first.prefillDensity,
@@ -34,5 +34,6 @@ export function plasReport(reports: readonly (AttentionReport | undefined)[]): P
     }),
     ...ranges,
     dense_last_layer: denseLastLayer,
+    topk_search: topkSearch,
   };
 }

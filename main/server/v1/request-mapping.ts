@@ -177,6 +177,7 @@ export interface PlasExtensionBody {
   plas_block_size?: number;
   iterations?: number;
   dense_last_layer?: boolean;
+  topk_search?: 'refined' | 'original';
 }
 
 export function mapAttention(ext: PlasExtensionBody | null | undefined): AttentionOverride | undefined {
@@ -188,9 +189,10 @@ export function mapAttention(ext: PlasExtensionBody | null | undefined): Attenti
         'leave it out of the request',
     );
   }
-  const { backend, dense_last_layer, plas_block_size: _, ...ranges } = ext;
+  const { backend, dense_last_layer, topk_search, plas_block_size: _, ...ranges } = ext;
   const plas: Partial<PlasConfig> = { ...ranges };
   if (dense_last_layer !== undefined) plas.denseLastLayer = dense_last_layer;
+  if (topk_search !== undefined) plas.topkSearch = topk_search;
   const out: AttentionOverride = {};
   if (backend) out.backend = backend;
   if (Object.keys(plas).length > 0) out.plas = plas;

@@ -39,6 +39,8 @@ export const PlasExtension = Type.Object(
     plas_block_size: Type.Optional(Type.Integer()),
     iterations: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
     dense_last_layer: Type.Optional(Type.Boolean()),
+    /** How the per-row threshold search counts (engine/plas/config.ts TopkSearch): "refined" or the published "original". */
+    topk_search: Type.Optional(Type.Union([Type.Literal('refined'), Type.Literal('original')])),
   },
   // A misspelt key would silently change nothing: refuse it.
   { additionalProperties: false },

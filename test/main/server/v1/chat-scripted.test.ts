@@ -149,7 +149,13 @@ describe('chat completions, not streamed', () => {
       include_stop_str_in_output: true,
       skip_special_tokens: false,
       stop_token_ids: [151643],
-      plas: { backend: 'plas', plas_decoder_top_k_left: 8, plas_decoder_top_k_right: 16, dense_last_layer: false },
+      plas: {
+        backend: 'plas',
+        plas_decoder_top_k_left: 8,
+        plas_decoder_top_k_right: 16,
+        dense_last_layer: false,
+        topk_search: 'original',
+      },
     };
     await s.client.chat.completions.create(withExtras(openai, extras));
     const r = s.requests.at(-1)!;
@@ -181,7 +187,7 @@ describe('chat completions, not streamed', () => {
     );
     assert.deepEqual(r.attention, {
       backend: 'plas',
-      plas: { plas_decoder_top_k_left: 8, plas_decoder_top_k_right: 16, denseLastLayer: false },
+      plas: { plas_decoder_top_k_left: 8, plas_decoder_top_k_right: 16, denseLastLayer: false, topkSearch: 'original' },
     });
   });
 
