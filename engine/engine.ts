@@ -7,93 +7,36 @@
  * buffer and samples -> the scheduler appends the tokens and applies stop tokens and lengths -> each choice turns its
  * tokens into text and events (serving/choice.ts), apart from the loop.
  */
-import {
-  DEFAULT_PAGE_SIZE,
-  type EngineConfig,
-  EngineConfigError,
-  type EngineConfigInput,
-  engineConfig,
-} from './engine-config.ts';
+import type { EngineConfig, EngineConfigInput } from './engine-config.ts';
+import { allocateEngineResources, type EngineResources, resolveEngineConfig } from './engine-resources.ts';
 import { randomSeed, SamplingRng } from './generation/rng.ts';
 import type { SamplingParams } from './generation/sampling-params.ts';
 import type { Gpu } from './gpu/gpu.ts';
-import type { Tensor } from './gpu/tensor.ts';
 import { KVCacheManager } from './kv/kv-cache-manager.ts';
-import type { KvSizing } from './kv/kv-sizing.ts';
-import type { KvDType } from './kv/paged-layout.ts';
 import { type LoadedModel, loadModel } from './model/load-model.ts';
 import { contextLengthOf, planKvPool } from './model/memory-plan.ts';
 import type { LoadProgress } from './model/upload-weights.ts';
-import { type AttentionBackend, mergePlasConfig, type PlasConfig } from './plas/config.ts';
-import {
-  describeGate,
-  gateBlockSize,
-  gateFileOf,
-  loadPlasGateWeights,
-  uploadGateWeights,
-} from './plas/gate-weights.ts';
-import { withModelPlasConfig } from './plas/model-plas-config.ts';
-import { type BlockSummary, PlasStats } from './plas/stats.ts';
+import type { AttentionBackend, PlasConfig } from './plas/config.ts';
 import { DenseKeySumBackend } from './runner/dense-keysum-backend.ts';
 import { ModelRunner, type RunnerRequest, type StepResult } from './runner/model-runner.ts';
 import { PagedAttentionBackend } from './runner/paged-backend.ts';
-import { PagedKvPool } from './runner/paged-kv-pool.ts';
 import { PlasAttentionBackend } from './runner/plas-backend.ts';
 import type { SchedulerOutput } from './scheduler/output.ts';
 import { type FinishReason, Request } from './scheduler/request.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { Choice } from './serving/choice.ts';
+import type { EngineStats } from './serving/engine-stats.ts';
 import { EngineClosedError, GpuDeviceLostError } from './serving/errors.ts';
 import { EventStream } from './serving/event-stream.ts';
 import { GrammarSupport } from './serving/grammar-support.ts';
+import { LiveAttention } from './serving/live-attention.ts';
 import { type ResolvedRequest, resolveRequest } from './serving/resolve-request.ts';
 import { tokenMasks } from './serving/token-masks.ts';
-import type { AttentionReport, EngineEvent, GenerateRequest } from './serving/types.ts';
+import type { EngineEvent, GenerateRequest } from './serving/types.ts';
 import { StreamDecoder } from './tokenizer/stream-decoder.ts';
 
+export type { EngineStats } from './serving/engine-stats.ts';
 export type { AttentionReport, EngineEvent, GenerateRequest, RequestTimings } from './serving/types.ts';
-
-export interface EngineStats {
-  running: number;
-  waiting: number;
-  /** Requests held because their reader is slow (they keep their pages). */
-  held: number;
-  steps: number;
-  preemptions: number;
-  /** Tokens computed by forward passes (prompt and output; prefix-cache hits are not computed). */
-  computedTokens: number;
-  kv: {
-    numPages: number;
-    pageSize: number;
-    freePages: number;
-    usage: number;
-    tokensThatFit: number;
-    /** Element type of K and V (cache.dtype): f16 holds twice the tokens of f32 in the same bytes. */
-    dtype: KvDType;
-    /** GPU bytes of the pool, and how many buffers (one K and one V per layer) it is sharded into. */
-    bytes: number;
-    buffers: number;
-    /** GPU bytes of the PLAS key sums (0 when the engine was created without PLAS). */
-    keySumBytes: number;
-  };
-  prefixCache: { queriedTokens: number; hitTokens: number };
-  generatedTokens: number;
-  /** The model's sampling defaults (generation_config.json) applied to fields a request leaves out. */
-  samplingDefaults: LoadedModel['generation'];
-  attention: {
-    /** What a request that does not choose runs. */
-    backend: 'plas' | 'dense';
-    /** Whether requests may run PLAS (key sums kept). */
-    plasAvailable: boolean;
-    /** The live PLAS config (also when dense, so the app can show what switching would use). */
-    plas: PlasConfig;
-    /** Which layers use a learned gate, e.g. "mean pooling on every layer". */
-    gate: string;
-    /** Sampled per-layer block counts and density; per running request too (a finished one's is in its done event). */
-    layers: [number, BlockSummary][];
-    requests: [string, BlockSummary][];
-  };
-}
 
 /** The choices of one generate() call, sharing one event stream. */
 interface Job {
@@ -118,23 +61,26 @@ export class Engine {
   private computedTokens = 0;
   private closed = false;
   private lost: GpuDeviceLostError | null = null;
-  private plas: PlasConfig;
-  /** What a request that does not choose runs: the config's at first, then setDefaultBackend's. */
-  private backend: AttentionBackend;
-  private readonly plasStats: PlasStats;
+  /** Live PLAS settings, the default backend, block statistics and per-request reports. */
+  private readonly attention: LiveAttention;
 
   private constructor(
     readonly gpu: Gpu,
     readonly model: LoadedModel,
     readonly config: EngineConfig,
-    private readonly sizing: KvSizing,
-    private readonly pool: PagedKvPool,
-    private readonly gates: (Tensor | undefined)[],
-    private readonly gateDescription: string,
+    private readonly resources: EngineResources,
   ) {
-    this.plas = config.attention.plas;
-    this.backend = config.attention.backend;
-    this.plasStats = new PlasStats({ sampleEvery: config.attention.statsSampleEvery, recall: config.attention.recall });
+    const { pool, gates } = resources;
+    this.attention = new LiveAttention({
+      plas: config.attention.plas,
+      backend: config.attention.backend,
+      allowPlas: config.attention.allowPlas,
+      pageSize: pool.options.pageSize,
+      numLayers: model.dims.numLayers,
+      gate: resources.gateDescription,
+      statsSampleEvery: config.attention.statsSampleEvery,
+      recall: config.attention.recall,
+    });
     this.kv = new KVCacheManager({
       numPages: pool.options.numPages,
       pageSize: pool.options.pageSize,
@@ -149,69 +95,25 @@ export class Engine {
       const window = model.config.slidingWindow ?? 0;
       const batch = { seqs: upload.seqs, blockTables: upload.blockTables, host, pageSize, requestIds, window };
       if (!config.attention.allowPlas) return new PagedAttentionBackend(pool.layers, batch, upload.slots);
-      const seqConfigs = requestIds.map((id) => {
-        const own = this.choices.get(id)?.plas ?? null;
-        return own === 'live' ? this.plas : own;
-      });
-      const blockSize = this.plas.plas_block_size;
-      if (seqConfigs.every((c) => c === null)) {
-        return new DenseKeySumBackend(pool.layers, batch, upload.slots, blockSize, this.gates);
-      }
       // The live config is read once per step: an update applies from the next step on.
+      const live = this.attention.config;
+      const seqConfigs = requestIds.map((id) => this.attention.configOf(this.choices.get(id)?.plas ?? null));
+      if (seqConfigs.every((c) => c === null)) {
+        return new DenseKeySumBackend(pool.layers, batch, upload.slots, live.plas_block_size, gates);
+      }
       const plasBatch = { ...batch, seqConfigs };
-      return new PlasAttentionBackend(pool.layers, plasBatch, upload.slots, this.plas, this.gates, this.plasStats);
+      return new PlasAttentionBackend(pool.layers, plasBatch, upload.slots, live, gates, this.attention.stats);
     });
   }
 
   static async create(gpu: Gpu, model: LoadedModel, input: EngineConfigInput = {}): Promise<Engine> {
-    const config = await Engine.resolveConfig(model.dir, input);
-    const { pageSize, dtype } = config.cache;
-    const d = model.dims;
-    const plasOn = config.attention.allowPlas;
-    // Checked before the pool is allocated: the weights and the pool within the budget and the binding limit.
-    const sizing = planKvPool(gpu.limits, d, model.config.maxPositionEmbeddings, model.weightBytes, config);
-    const shape = {
-      numLayers: d.numLayers,
-      kvHeads: d.kvHeads,
-      headDim: d.headDim,
-      blockSize: config.attention.plas.plas_block_size,
-    };
-    // gate 'mean' does not read the folder's gate at all: a gate trained for another block size must not stop it.
-    const askedMean = config.attention.gate === 'mean';
-    const gateFile = config.attention.gateFile ?? gateFileOf(model.dir);
-    const gateWeights = plasOn && !askedMean ? await loadPlasGateWeights(gateFile, shape) : null;
-    const gates = gateWeights ? uploadGateWeights(gpu, gateWeights, shape) : [];
-    const pool = new PagedKvPool(gpu, model.dims, { numPages: sizing.numPages, pageSize, dtype, keySums: plasOn });
-    const gate = !plasOn
-      ? 'not loaded (PLAS is off for this engine)'
-      : gateWeights
-        ? describeGate(gateWeights)
-        : askedMean
-          ? `mean pooling on all ${d.numLayers} layers (asked for; the folder's gate is not read)`
-          : `mean pooling on all ${d.numLayers} layers (the folder has no gate)`;
-    return new Engine(gpu, model, config, sizing, pool, gates, gate);
+    const config = await resolveEngineConfig(model.dir, input);
+    return new Engine(gpu, model, config, await allocateEngineResources(gpu, model, config));
   }
 
   /** The longest sequence a request may have: max_model_len, at most (and by default) max_position_embeddings. */
   private static contextLength(model: LoadedModel, config: EngineConfig): number {
     return contextLengthOf(model.config.maxPositionEmbeddings, config);
-  }
-
-  /**
-   * The config an engine of this model runs: a learned gate fixes the PLAS block size it was trained for, unless the
-   * caller chose one (and pages shrink to the block when they would not divide it and the caller left the page size
-   * alone).
-   */
-  private static async resolveConfig(modelPath: string, input: EngineConfigInput): Promise<EngineConfig> {
-    const gateFile = input.attention?.gateFile ?? gateFileOf(modelPath);
-    input = await withModelPlasConfig(modelPath, gateFile, input); // the folder's plas_config.json, under the caller's
-    const gateBlocks = input.attention?.plas?.plas_block_size === undefined ? await gateBlockSize(gateFile) : null;
-    if (gateBlocks !== null) {
-      const plas = { ...input.attention?.plas, plas_block_size: gateBlocks };
-      const pageSize = input.cache?.pageSize ?? Math.min(DEFAULT_PAGE_SIZE, gateBlocks);
-      input = { ...input, cache: { ...input.cache, pageSize }, attention: { ...input.attention, plas } };
-    }
-    return engineConfig(input);
   }
 
   /**
@@ -226,7 +128,7 @@ export class Engine {
     input: EngineConfigInput = {},
     onProgress?: LoadProgress,
   ): Promise<{ model: LoadedModel; engine: Engine }> {
-    const config = await Engine.resolveConfig(path, input);
+    const config = await resolveEngineConfig(path, input);
     const model = await loadModel(gpu, path, onProgress, {
       beforeUpload: (plan) =>
         planKvPool(gpu.limits, plan.dims, plan.config.maxPositionEmbeddings, plan.weightBytes, config),
@@ -241,7 +143,7 @@ export class Engine {
 
   /** The live PLAS config. */
   get plasConfig(): PlasConfig {
-    return this.plas;
+    return this.attention.config;
   }
 
   /**
@@ -249,13 +151,12 @@ export class Engine {
    * from the next scheduled step for every request that did not bring its own, no reload. The block size is fixed.
    */
   setPlasConfig(partial: Partial<PlasConfig>): PlasConfig {
-    this.plas = mergePlasConfig(this.plas, partial, this.pool.options.pageSize);
-    return this.plas;
+    return this.attention.setConfig(partial);
   }
 
   /** What a request that does not choose runs. */
   get defaultBackend(): AttentionBackend {
-    return this.backend;
+    return this.attention.defaultBackend;
   }
 
   /**
@@ -263,14 +164,7 @@ export class Engine {
    * needs an engine created with it allowed (key sums kept): otherwise an EngineConfigError and nothing changes.
    */
   setDefaultBackend(backend: AttentionBackend): AttentionBackend {
-    if (backend !== 'dense' && backend !== 'plas') {
-      throw new EngineConfigError(`attention.backend (${JSON.stringify(backend)}) must be dense or plas`);
-    }
-    if (backend === 'plas' && !this.config.attention.allowPlas) {
-      throw new EngineConfigError('attention.backend cannot be plas: this engine was created with PLAS off');
-    }
-    this.backend = backend;
-    return backend;
+    return this.attention.setDefaultBackend(backend);
   }
 
   /**
@@ -298,10 +192,10 @@ export class Engine {
         contextLength: Engine.contextLength(this.model, this.config),
         kvTokens: this.kv.tokensThatFit(),
         defaults: this.model.generation,
-        plas: this.plas,
+        plas: this.attention.config,
         plasAvailable: this.config.attention.allowPlas,
-        defaultBackend: this.backend,
-        pageSize: this.pool.options.pageSize,
+        defaultBackend: this.attention.defaultBackend,
+        pageSize: this.resources.pool.options.pageSize,
       });
       job = { stream, choices: [], open: 0, detach: () => {} };
       const started = job;
@@ -351,7 +245,7 @@ export class Engine {
         stopTokenIds: sampling.stopTokenIds,
         ignoreEos: sampling.ignoreEos,
         sampling,
-        cacheSalt: this.attentionSalt(r.plas),
+        cacheSalt: this.attention.salt(r.plas),
       });
       const choice = new Choice({
         index: i,
@@ -445,7 +339,7 @@ export class Engine {
     await this.prepareMasks(sampling.filter((c): c is Choice => c !== undefined));
     this.computedTokens += output.numScheduledTokens;
     const result: StepResult = await this.runner.execute(output, requests);
-    await this.plasStats.settled(); // a finishing request's density must be in before its done event
+    await this.attention.stats.settled(); // a finishing request's density must be in before its done event
     const now = performance.now();
     for (const update of this.scheduler.updateFromOutput(output, result.tokens)) {
       const choice = this.choices.get(update.requestId);
@@ -499,7 +393,7 @@ export class Engine {
     for (const c of job.choices) {
       if (!this.choices.delete(c.id)) continue;
       this.scheduler.abort(c.id);
-      this.plasStats.takeRequest(c.id);
+      this.attention.stats.takeRequest(c.id);
       if (c.grammar) this.grammar.release(c.grammar);
       this.jobOf.delete(c);
     }
@@ -518,45 +412,16 @@ export class Engine {
       const rest = choice.flush();
       if (rest) job.stream.push({ type: 'token', index: choice.index, ids: [], text: rest });
     }
-    job.stream.push(choice.done(reason, stoppedBy, this.attentionReport(choice), performance.now()));
+    job.stream.push(choice.done(reason, stoppedBy, this.attention.report(choice.id, choice.plas), performance.now()));
     if (--job.open === 0) {
       job.detach();
       job.stream.close();
     }
   }
 
-  /**
-   * The prefix-cache salt of a request's attention. Past the first layer, K and V depend on how the layers below
-   * attended: pages a PLAS request computed are not the pages dense attention would compute (nor PLAS under other
-   * ranges), so they are shared only between requests that attend the same way. Dense requests need no salt; with a
-   * single layer K and V depend on the tokens alone and every request may share.
-   */
-  private attentionSalt(plas: Choice['plas']): string | undefined {
-    if (plas === null || this.model.dims.numLayers === 1) return undefined;
-    const config = plas === 'live' ? this.plas : plas;
-    return `plas:${JSON.stringify(config, Object.keys(config).sort())}`;
-  }
-
-  private attentionReport(choice: Choice): AttentionReport {
-    const s = this.plasStats.takeRequest(choice.id);
-    const layers = Array.from({ length: this.model.dims.numLayers }, (_, i) => s.layers.get(i));
-    // A dense request attends every block of every layer; a PLAS one shows what its sampled steps attended.
-    const perLayer = (pick: (l: BlockSummary) => number | null) =>
-      layers.map((l) => (choice.plas === null ? 1 : l ? pick(l) : null));
-    return {
-      backend: choice.plas ? 'plas' : 'dense',
-      prefillDensity: s.prefillDensity ?? 1,
-      decodeDensity: s.decodeDensity ?? 1,
-      blocksSelected: s.selectedBlocks,
-      blocksCandidate: s.candidateBlocks,
-      layerDensity: { prefill: perLayer((l) => l.prefillDensity), decode: perLayer((l) => l.decodeDensity) },
-      plas: choice.plas === null || choice.plas === 'live' ? this.plas : choice.plas,
-    };
-  }
-
   /** stats() once the statistics of every step run so far have arrived (PLAS counts are read back asynchronously). */
   async settledStats(): Promise<EngineStats> {
-    await this.plasStats.settled();
+    await this.attention.stats.settled();
     return this.stats();
   }
 
@@ -578,22 +443,15 @@ export class Engine {
         freePages: kv.numFreePages,
         usage: kv.usage,
         tokensThatFit: this.kv.tokensThatFit(),
-        dtype: this.sizing.dtype,
-        bytes: this.sizing.totalBytes,
-        buffers: this.sizing.buffers,
+        dtype: this.resources.sizing.dtype,
+        bytes: this.resources.sizing.totalBytes,
+        buffers: this.resources.sizing.buffers,
         keySumBytes,
       },
       prefixCache: { queriedTokens: kv.prefixCacheQueries, hitTokens: kv.prefixCacheHits },
       generatedTokens: this.generatedTokens,
       samplingDefaults: this.model.generation,
-      attention: {
-        backend: this.backend,
-        plasAvailable: this.config.attention.allowPlas,
-        plas: this.plas,
-        gate: this.gateDescription,
-        layers: [...this.plasStats.layers()],
-        requests: [...this.plasStats.requests()],
-      },
+      attention: this.attention.view(),
     };
   }
 
@@ -607,8 +465,8 @@ export class Engine {
     for (const choice of [...this.choices.values()]) this.endChoice(choice, 'abort', null);
     this.kick(); // a loop waiting for held requests sees they are gone and ends
     await this.loop;
-    this.pool.destroy();
-    for (const g of this.gates) g?.buffer.destroy();
+    this.resources.pool.destroy();
+    for (const g of this.resources.gates) g?.buffer.destroy();
     await this.grammar.close();
   }
 }
