@@ -4,9 +4,16 @@
  *
  * Units are what attention visits a block list for: a tile of up to `unionTokens` consecutive new tokens of a
  * prefilling sequence (the prefill token union; by default one prefill attention tile), or the one new token of a
- * decoding sequence. Each unit x kv head gets one sorted list of block ids (plas_union). A unit is dense when its last query sees fewer tokens than the limit of
- * its side (isDenseBelowLimit): the same rule decides selection and attention, so they cannot disagree.
- * A sequence with one new token is decoding (decoder top-k range and limit); with more, it is prefilling (encoder).
+ * decoding sequence. Each unit x kv head gets one sorted list of block ids (plas_union). A unit is dense when its last
+ * query sees fewer tokens than the limit of its side (isDenseBelowLimit): the same rule decides selection and
+ * attention, so they cannot disagree. A sequence with one new token is decoding (decoder top-k range and limit); with
+ * more, it is prefilling (encoder).
+ *
+ * Sliding window (options.window = W > 0, every layer, as PagedBatch.window): a query at position q attends
+ * q - W < j <= q only, so its candidate blocks are those that intersect [q - W + 1, q]: first .. own with
+ * first = floor((q + 1 - W) / blockSize) when q + 1 > W (else 0), clamped to own, own = floor(q / blockSize). That is
+ * the rule of plas_select_topk.wgsl (fb .. nb - 1) and of its twin (engine/reference/plas-select-topk.ts): selection
+ * never keeps a block outside it, so the statistics count the same candidates (firstCandidateBlock, candidateBlocks).
  */
 import type { BatchSequence } from '../kv/paged-layout.ts';
 import { isDenseBelowLimit, type PlasConfig } from './config.ts';
@@ -24,6 +31,8 @@ export interface PlasPlanOptions {
    * the blocks chosen by up to 128 / tile-tokens other tiles too.
    */
   unionTokens?: number;
+  /** Sliding window in positions, as PagedBatch.window (0 or absent: none). */
+  window?: number;
   /** Every unit dense (the last layer when config.denseLastLayer). */
   allDense?: boolean;
   /** The plan is for the last layer: sequences whose config has denseLastLayer are dense there. */
@@ -50,7 +59,10 @@ export interface ScoreGroup {
 
 export interface PlasPlan {
   blockSize: number;
-  /** Candidate blocks of the longest row of the step: ceil(max kvLength / blockSize). */
+  /**
+   * Block ids of the longest row of the step: ceil(max kvLength / blockSize). Ids are absolute positions / blockSize,
+   * so a window does not shrink this (it only moves a row's first candidate).
+   */
   maxBlocks: number;
   /** ceil(maxBlocks / 32): u32 words of a selection row. */
   words: number;
@@ -58,8 +70,17 @@ export interface PlasPlan {
   keySumItems: Uint32Array;
   /** u32 [U, 4]: (seq, firstQuery, count, dense 0/1). */
   units: Uint32Array;
-  /** Per unit: its candidate blocks (those its last query sees). */
+  /**
+   * Per unit: its candidate blocks, the union of its queries' candidates: first block of its first query's window
+   * .. its last query's own block (0 .. own without a window). The statistics' denominator: the union list of a
+   * sparse unit lies inside it, so density <= 1.
+   */
   unitBlocks: number[];
+  /**
+   * Per unit: blocks 0 ..= its last query's own block, the length of a dense unit's list (plas_union.wgsl lists every
+   * block from 0 and the attention kernels skip the ones before the window). Equal to unitBlocks without a window.
+   */
+  unitListBlocks: number[];
   /** Per unit: the decoder top-k right of its sequence's config (sizes the decode splits). */
   unitRight: number[];
   /** Units of prefilling sequences: u32 [P, 4] = (unit, firstFoldedRow, 0, 0), one per tile of prefillRows rows. */
@@ -74,8 +95,27 @@ export interface PlasPlan {
 /** Folded rows per score/select item: two 32-row tiles of plas_block_scores per workgroup, enough rows to select. */
 const SCORE_ROWS = 64;
 
-export function candidateBlocks(position: number, blockSize: number): number {
-  return Math.floor(position / blockSize) + 1;
+/**
+ * First candidate block of a query at `position`: the block of the first position it sees, position + 1 - window,
+ * under a window (clamped to its own block, as the kernel's min(.., nb - 1)), else 0.
+ */
+export function firstCandidateBlock(position: number, blockSize: number, window = 0): number {
+  if (!window || position + 1 <= window) return 0;
+  return Math.min(Math.floor((position + 1 - window) / blockSize), Math.floor(position / blockSize));
+}
+
+/** Candidate blocks of a query at `position`: those intersecting [position - window + 1, position] (all before it). */
+export function candidateBlocks(position: number, blockSize: number, window = 0): number {
+  return Math.floor(position / blockSize) + 1 - firstCandidateBlock(position, blockSize, window);
+}
+
+/**
+ * Tokens a query at `position` sees: position + 1, at most the window. What the dense limits compare: a windowed
+ * query attends at most W keys however long the sequence, so below the limit it is dense whatever its position (the
+ * limit says how many keys make selection pay; a window already bounds the work, and sparsity cannot help below it).
+ */
+export function visibleSpan(position: number, window = 0): number {
+  return window ? Math.min(position + 1, window) : position + 1;
 }
 
 export function keySumItems(seqs: readonly BatchSequence[], pageSize: number, blockSize: number): Uint32Array {
@@ -100,6 +140,8 @@ export function buildPlasPlan(seqs: readonly BatchSequence[], config: PlasConfig
   const unionTokens = o.unionTokens ?? Math.max(1, Math.floor(prefillRows / group));
   const units: number[] = [];
   const unitBlocks: number[] = [];
+  const unitListBlocks: number[] = [];
+  const window = o.window ?? 0;
   const unitRight: number[] = [];
   const prefill: number[] = [];
   const decode: number[] = [];
@@ -123,11 +165,14 @@ export function buildPlasPlan(seqs: readonly BatchSequence[], config: PlasConfig
     const first = s.kvLength - s.numQueries; // position of new token 0
     for (let q0 = 0; q0 < s.numQueries; q0 += unionTokens) {
       const count = Math.min(unionTokens, s.numQueries - q0);
-      const visible = first + q0 + count; // the unit's last query sees keys 0 ..< visible
-      const dense = seqDense || isDenseBelowLimit(visible, limit);
+      const last = first + q0 + count - 1; // position of the unit's last query
+      // The last query sees the most keys of the unit (its span never shrinks with position), so it decides.
+      const dense = seqDense || isDenseBelowLimit(visibleSpan(last, window), limit);
       const unit = units.length / UNIT_COLUMNS;
       units.push(seq, q0, count, dense ? 1 : 0);
-      unitBlocks.push(candidateBlocks(visible - 1, blockSize));
+      const own = Math.floor(last / blockSize);
+      unitBlocks.push(own + 1 - firstCandidateBlock(first + q0, blockSize, window));
+      unitListBlocks.push(own + 1);
       unitRight.push(c.plas_decoder_top_k_right);
       if (side === 'decoder') decode.push(unit);
       else for (let r = 0; r < count * group; r += prefillRows) prefill.push(unit, r, 0, 0);
@@ -160,6 +205,7 @@ export function buildPlasPlan(seqs: readonly BatchSequence[], config: PlasConfig
     keySumItems: keySumItems(seqs, o.pageSize, blockSize),
     units: Uint32Array.from(units),
     unitBlocks,
+    unitListBlocks,
     unitRight,
     prefillItems: Uint32Array.from(prefill),
     decodeUnits: decode,
@@ -190,9 +236,12 @@ const DECODE_MIN_TILES_PER_SPLIT = 2;
  */
 export function decodeSplits(plan: PlasPlan, o: DecodeSplitOptions): { items: Uint32Array; merges: Uint32Array } {
   const expectedTiles = plan.decodeUnits.map((u) => {
-    const nb = plan.unitBlocks[u];
     const right = plan.unitRight[u] ?? o.right;
-    const blocks = plan.units[u * UNIT_COLUMNS + 3] ? nb : Math.min(nb, 2 * (right + 3));
+    // A dense unit's list holds every block from 0 (the kernel cuts that list, window or not); a sparse one's lies
+    // within its candidates.
+    const blocks = plan.units[u * UNIT_COLUMNS + 3]
+      ? plan.unitListBlocks[u]
+      : Math.min(plan.unitBlocks[u], 2 * (right + 3));
     return Math.ceil((blocks * plan.blockSize) / o.tile);
   });
   const totalTiles = expectedTiles.reduce((a, b) => a + b, 0);

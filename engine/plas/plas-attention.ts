@@ -140,6 +140,7 @@ function prepare(step: Step, a: PlasAttentionArgs, lastLayer: boolean): Uploaded
     c.plas_decoder_top_k_right,
     c.plas_use_encoder_seq_limit,
     c.plas_use_decoder_seq_limit,
+    a.batch.window ?? 0,
     `${heads}:${kvHeads}x${D}`,
     a.unionTokens,
     a.tilesPerSplit,
@@ -159,6 +160,7 @@ function prepare(step: Step, a: PlasAttentionArgs, lastLayer: boolean): Uploaded
     kvHeads,
     unionTokens: a.unionTokens,
     lastLayer,
+    window: a.batch.window ?? 0,
     seqConfigs: a.batch.seqConfigs,
     prefillRows: prefillPlan.rowsPerTile,
   });
@@ -332,6 +334,7 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
       plan,
       heads,
       kvHeads,
+      search: a.config.topkSearch,
       counts: step.read(u.counts),
       chunks: chunkReads,
     });

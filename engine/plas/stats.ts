@@ -1,9 +1,11 @@
 /**
- * PLAS statistics, per layer and per request: candidate blocks (those the queries could see), selected blocks (those
- * attention visits: the union lists), density = selected / candidates, in all and for prefill and decode apart (they
- * run under separate top-k ranges and limits, so one number would hide either); and the recall of the approximate
- * top-k against the exact top-k of the same scores. Counts come back from the GPU with the step's own submit (no
- * extra one), only on sampled steps (one in `sampleEvery`), because each readback adds a copy and a map to the step.
+ * PLAS statistics, per layer and per request: candidate blocks (those the queries could see; under a sliding window
+ * only the blocks that intersect a query's window, plan.ts candidateBlocks), selected blocks (those attention visits:
+ * the union lists, every candidate of a dense unit), density = selected / candidates, in all and for prefill and
+ * decode apart (they run under separate top-k ranges and limits, so one number would hide either); and the recall of
+ * the approximate top-k against the exact top-k of the same scores. Counts come back from the GPU with the step's own
+ * submit (no extra one), only on sampled steps (one in `sampleEvery`), because each readback adds a copy and a map to
+ * the step.
  *
  * Recall of a row (query, head): k = min(left, candidates); the share of the k best-scoring blocks that the row's own
  * selection kept. A threshold selection keeps exactly the blocks scoring >= mid, so it is a true top-c set: recall < 1
@@ -12,7 +14,10 @@
 import type { Step } from '../gpu/step.ts';
 
 export interface BlockCounts {
-  /** Sum over sampled units and kv heads of the blocks their last query could see. */
+  /**
+   * Sum over sampled units and kv heads of the blocks their queries could see (plan.unitBlocks: 0 ..= the last
+   * query's block, or from the first query's window on under a sliding window).
+   */
   candidateBlocks: number;
   /** Sum of the blocks attention visited (dense units count all their candidates). */
   selectedBlocks: number;

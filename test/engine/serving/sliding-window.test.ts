@@ -6,6 +6,11 @@
  * pool), through dense attention and through PLAS told to keep every block (plas_block_size 32, limits 0: the block
  * scores, top-k and union run, and the PLAS kernels mask per position). The reference without the window gives other
  * tokens, so the test sees the window.
+ *
+ * PLAS's bookkeeping under the window, on a second tiny Mistral with W = 80 (so a query's window spans 5-6 PLAS blocks
+ * of 16 and the top-k has something to drop): the attention report counts as candidates only the blocks that
+ * intersect each query's window (checked against the count worked out here from the schedule), its densities are
+ * <= 1, and a dense limit above W keeps every unit dense (a windowed query never sees more than W tokens).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Engine } from '../../../engine/engine.ts';
 import type { EngineConfigInput } from '../../../engine/engine-config.ts';
+import { planPlasPrefill } from '../../../engine/gpu/kernels/plas-attention.ts';
 import type { KvDType } from '../../../engine/kv/paged-layout.ts';
 import { CpuKvCache, cpuForward } from '../../../engine/model/cpu-forward.ts';
 import { type LoadedModel, loadModel } from '../../../engine/model/load-model.ts';
@@ -21,7 +27,7 @@ import { groupTensors, type ModelTensors } from '../../../engine/model/model-ten
 import { readTensor } from '../../../engine/model/safetensors.ts';
 import { writeTinyModel } from '../../fixtures/tiny-model.ts';
 import { testGpu } from '../../helpers/gpu.ts';
-import { greedy, prompts, runAlone } from './engine-fixture.ts';
+import { collect, greedy, prompts, runAlone } from './engine-fixture.ts';
 
 const WINDOW = 32;
 const PROMPT = 100;
@@ -103,5 +109,106 @@ describe('sliding-window attention (W = 32) through the engine', () => {
       },
     });
     assert.deepEqual(got, cpuGreedy(ids, WINDOW, 'f16'));
+  });
+});
+
+describe('PLAS density under a sliding window (W = 80, blocks of 16)', () => {
+  const W = 80;
+  const BLOCK = 16;
+  const CHUNK = 40;
+  const NEW_TOKENS = 4;
+  let windowDir: string;
+  let windowModel: LoadedModel;
+  before(async () => {
+    windowDir = await mkdtemp(join(tmpdir(), 'plas-window-80-'));
+    await writeTinyModel(windowDir, { architecture: 'mistral', dtype: 'f32', seed: 6, slidingWindow: W });
+    windowModel = await loadModel(await testGpu(), windowDir);
+  });
+  after(async () => {
+    windowModel.dispose();
+    await rm(windowDir, { recursive: true, force: true });
+  });
+
+  /**
+   * Candidate blocks the report must give for one request, worked out from the schedule: prefill chunks of CHUNK
+   * tokens cut into union tiles of `tile` tokens, then one unit per decode token. A unit's candidates are the blocks
+   * that intersect the windows of its queries, [first - W + 1, last]; every (unit, kv head, layer) counts once.
+   */
+  function expectedCandidates(prompt: number, tile: number): number {
+    const blocks = (first: number, last: number) =>
+      Math.floor(last / BLOCK) - Math.floor(Math.max(0, first - W + 1) / BLOCK) + 1;
+    let perHead = 0;
+    for (let c0 = 0; c0 < prompt; c0 += CHUNK) {
+      const c1 = Math.min(prompt, c0 + CHUNK);
+      for (let t = c0; t < c1; t += tile) perHead += blocks(t, Math.min(c1, t + tile) - 1);
+    }
+    for (let pos = prompt; pos < prompt + NEW_TOKENS - 1; pos++) perHead += blocks(pos, pos);
+    return perHead * windowModel.dims.kvHeads * windowModel.dims.numLayers;
+  }
+
+  it('counts only the blocks inside the window; density <= 1; a dense limit above W keeps every unit dense', async () => {
+    const gpu = await testGpu();
+    const { dims } = windowModel;
+    const tile = Math.floor(
+      planPlasPrefill(dims.headDim, gpu.limits.maxComputeWorkgroupStorageSize).rowsPerTile /
+        (dims.heads / dims.kvHeads),
+    );
+    const engine = await Engine.create(gpu, windowModel, {
+      cache: { pageSize: 16, memoryBytes: 4 * 2 ** 20 },
+      scheduler: { maxNumBatchedTokens: CHUNK, maxNumSeqs: 2 },
+      attention: {
+        backend: 'plas',
+        gate: 'mean',
+        statsSampleEvery: 1,
+        plas: { plas_block_size: BLOCK, denseLastLayer: false },
+      },
+    });
+    try {
+      const [sparsePrompt, densePrompt] = prompts([PROMPT, PROMPT], 23);
+      const run = async (ids: number[], limit: number) =>
+        (
+          await collect(
+            engine.generate({
+              promptTokenIds: ids,
+              sampling: greedy(NEW_TOKENS),
+              attention: {
+                backend: 'plas',
+                plas: {
+                  plas_encoder_top_k_left: 1,
+                  plas_encoder_top_k_right: 1,
+                  plas_decoder_top_k_left: 1,
+                  plas_decoder_top_k_right: 1,
+                  plas_use_encoder_seq_limit: limit,
+                  plas_use_decoder_seq_limit: limit,
+                },
+              },
+            }),
+          )
+        ).done.attention;
+      const want = expectedCandidates(PROMPT, tile);
+
+      // Sparse from the first token: the window's blocks are the candidates, the top-k drops some of them.
+      const sparse = await run(sparsePrompt, 0);
+      assert.equal(sparse.backend, 'plas');
+      assert.equal(sparse.blocksCandidate, want, 'candidates: the blocks inside each query window');
+      assert.ok(sparse.blocksSelected < sparse.blocksCandidate, `selected ${sparse.blocksSelected} of ${want}`);
+      const densities = [
+        sparse.prefillDensity,
+        sparse.decodeDensity,
+        ...(sparse.layerDensity?.prefill ?? []),
+        ...(sparse.layerDensity?.decode ?? []),
+      ];
+      assert.equal(densities.length, 2 + 2 * dims.numLayers);
+      for (const d of densities) assert.ok(d !== null && d > 0 && d <= 1, `density ${d} in (0, 1]`);
+
+      // A limit of 96 > W: no query sees 96 tokens, so every unit stays dense although the sequence reaches 103.
+      const dense = await run(densePrompt, 96);
+      assert.equal(dense.blocksCandidate, want);
+      assert.equal(dense.blocksSelected, dense.blocksCandidate, 'every unit dense: density 1');
+      assert.equal(dense.prefillDensity, 1);
+      assert.equal(dense.decodeDensity, 1);
+    } finally {
+      await engine.close();
+    }
   });
 });
