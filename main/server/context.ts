@@ -5,22 +5,10 @@
 import type { Engine } from '../../engine/engine.ts';
 import type { LoadedModel } from '../../engine/model/load-model.ts';
 import type { ProviderRegistry } from './providers/registry.ts';
+import type { ModelSummary, RequestRecord, ServerLimits } from './server-types.ts';
 
-/** A registered model as /v1/models and /api/models list it. */
-export interface ModelSummary {
-  /** The name requests use (the registry's key; never a path). */
-  name: string;
-  /** The folder it was added from (shown to the app only, never resolved from a request). */
-  path: string;
-  architecture: string;
-  parameters: number;
-  dtype: string;
-  /** The context requests are held to: the model's, or --max-model-len when that is lower. */
-  contextLength: number;
-  sizeBytes: number;
-  loaded: boolean;
-  addedAt: number;
-}
+// The shapes routes answer with live in an import-free file the renderer imports too.
+export type { ModelSummary, RequestAttention, RequestRecord } from './server-types.ts';
 
 /** A loaded model held for one request: release() when the request ends (the keep-alive timer counts from then). */
 export interface ModelLease {
@@ -101,46 +89,7 @@ export interface ServerSettings {
   /** --served-model-name: the name the default model answers to (besides its registry name). */
   servedModelName?: string;
   /** Caps on what one request may ask (fuzzing and abuse): n, max_tokens, stop strings, tools, schema bytes. */
-  limits: {
-    maxN: number;
-    maxTokens: number;
-    maxStop: number;
-    maxTools: number;
-    maxSchemaBytes: number;
-    /** Requests waiting for the model beyond which new ones get 429 with Retry-After. */
-    maxWaiting: number;
-  };
-}
-
-/** One finished request as GET /api/requests lists it: numbers only, never prompt or output text. */
-export interface RequestRecord {
-  /** The route pattern, e.g. "/v1/chat/completions". */
-  route: string;
-  model: string;
-  /** HTTP status the client saw (500 for a stream that failed after its header). */
-  status: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** Time to the first token, ms; null when none was generated. */
-  ttftMs: number | null;
-  /** Output tokens per second after the first; null when fewer than 2 tokens. */
-  tokensPerSecond: number | null;
-  /** The finish reason ('stop', 'length', 'abort', ...) or the error type. */
-  outcome: string;
-  durationMs: number;
-  /** ms since the epoch when it finished; filled in by record() when left out. */
-  at?: number;
-  /** What its first choice attended (the Tuning page's heatmap and chart); absent when it generated nothing. */
-  attention?: RequestAttention;
-}
-
-/** A request's attention as the request log keeps it: numbers only. */
-export interface RequestAttention {
-  backend: 'dense' | 'plas';
-  prefillDensity: number;
-  decodeDensity: number;
-  /** Per layer (index = layer): the share of blocks attended, null where no step of that kind was sampled. */
-  layerDensity: { prefill: (number | null)[]; decode: (number | null)[] };
+  limits: ServerLimits;
 }
 
 export interface RequestLog {

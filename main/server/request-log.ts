@@ -2,7 +2,10 @@
  * The last requests, newest first, for the app's Server and Tuning pages (GET /api/requests). Memory only: numbers,
  * no text.
  */
-import type { RequestAttention, RequestLog, RequestRecord } from './context.ts';
+import type { RequestLog } from './context.ts';
+import type { LoggedRequest, RequestAttention, RequestRecord } from './server-types.ts';
+
+export type { LoggedRequest } from './server-types.ts';
 
 /**
  * Strings come from clients (a request's `model` may be megabytes of junk): the log keeps a bounded prefix, so 200
@@ -11,12 +14,6 @@ import type { RequestAttention, RequestLog, RequestRecord } from './context.ts';
 const MAX_TEXT = 256;
 // A slice of a long string can keep the whole string alive (V8's sliced strings): copy the prefix out.
 const clip = (s: string) => (s.length > MAX_TEXT ? `${Buffer.from(s.slice(0, MAX_TEXT)).toString()}…` : s);
-
-/** A logged request: `id` grows by one per request (the app keys its charts on it); attention is null when absent. */
-export type LoggedRequest = Required<Omit<RequestRecord, 'attention'>> & {
-  id: number;
-  attention: RequestAttention | null;
-};
 
 /** A number from the engine, or null (never a string or an object a caller slipped in). */
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);

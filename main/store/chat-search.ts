@@ -4,16 +4,11 @@
  * and can never make the query fail. Snippets come back as HTML: the text escaped, the hits in <mark>…</mark>.
  */
 import { randomBytes } from 'node:crypto';
+import type { SearchHit } from './chat-types.ts';
 import type { Db } from './database.ts';
 
-export interface SearchHit {
-  conversationId: string;
-  title: string;
-  /** null when the hit is in the conversation's title. */
-  messageId: string | null;
-  /** HTML: escaped text with the matched terms in <mark>…</mark>. */
-  snippet: string;
-}
+// Declared with the other chat records (an import-free file the renderer imports too).
+export type { SearchHit } from './chat-types.ts';
 
 // snippet() cannot escape the text around its markers, so it marks hits with markers made fresh for each search (a
 // random nonce: stored text cannot contain them by chance or by design), and snippetHtml escapes the text between.

@@ -1,6 +1,7 @@
 /**
  * The chat store's records as the repositories hand them out (camelCase, timestamps in ms since the epoch), and the
- * errors a caller branches on. The /api routes send these records as they are.
+ * errors a caller branches on. The /api routes send these records as they are. This file imports nothing: the renderer
+ * imports its types too (`import type`), so the two sides cannot drift apart.
  */
 
 export type Role = 'user' | 'assistant' | 'system' | 'tool';
@@ -73,6 +74,26 @@ export interface Thread {
   conversation: Conversation;
   /** Root first, the active leaf last. */
   messages: ThreadMessage[];
+}
+
+/** One search result (chat-search.ts): a message, or a conversation whose title matched. */
+export interface SearchHit {
+  conversationId: string;
+  title: string;
+  /** null when the hit is in the conversation's title. */
+  messageId: string | null;
+  /** HTML: escaped text with the matched terms in <mark>…</mark>. */
+  snippet: string;
+}
+
+/** A named system prompt and sampling the user can start a conversation from (presets-repo.ts). */
+export interface Preset {
+  id: string;
+  name: string;
+  systemPrompt: string | null;
+  sampling: Sampling;
+  createdAt: number;
+  updatedAt: number;
 }
 
 /** A request the store cannot carry out because of what it asked; `field` names the part to fix. */

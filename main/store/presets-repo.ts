@@ -3,17 +3,11 @@
  * case ("Coder" and "coder" would be indistinguishable in a menu).
  */
 import { randomUUID } from 'node:crypto';
-import { ChatStoreError, type Sampling } from './chat-types.ts';
+import { ChatStoreError, type Preset } from './chat-types.ts';
 import type { Db } from './database.ts';
 
-export interface Preset {
-  id: string;
-  name: string;
-  systemPrompt: string | null;
-  sampling: Sampling;
-  createdAt: number;
-  updatedAt: number;
-}
+// Declared with the other chat records (an import-free file the renderer imports too).
+export type { Preset } from './chat-types.ts';
 
 export type PresetInput = Pick<Preset, 'name'> & Partial<Pick<Preset, 'systemPrompt' | 'sampling'>>;
 

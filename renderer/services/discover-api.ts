@@ -2,58 +2,29 @@
  * Models already on this computer and downloads from a Hugging Face hub (/api/models/discover, /api/models/pull;
  * token-guarded): a stateless client, one function per route the Models page uses.
  */
+
+import type { PullProgress } from '../../main/models/hub/pull-types.ts';
+import type {
+  DiscoverResponse,
+  PullDoneEvent as PullDone,
+  PullStartEvent as PullStart,
+} from '../../main/server/routes/api-discover-types.ts';
+import { apiCall } from './api-call.ts';
 import { errorFrom } from './errors.ts';
-import { apiCall } from './models-api.ts';
 import { readSse } from './sse.ts';
 import { authHeaders } from './token.ts';
-import type { ModelSummary } from './types.ts';
 
-/** One model found in the Hugging Face cache, LM Studio, Ollama or an added folder (main/models/discovery/types.ts). */
-export interface DiscoveredModel {
-  source: 'huggingface' | 'lmstudio' | 'ollama' | 'folder';
-  name: string;
-  path: string;
-  format: 'safetensors' | 'gguf';
-  architecture: string | null;
-  quantization: string | null;
-  contextLength: number | null;
-  sizeBytes: number;
-  runnable: boolean;
-  problems: string[];
-  /** Its name in the registry when it is added already. */
-  registered: string | null;
-  suggestedName: string;
-}
+// The discovery and pull shapes are the server's own (import-free types files), so the two sides cannot drift apart.
+export type { PullProgress } from '../../main/models/hub/pull-types.ts';
+export type {
+  DiscoveredListing as DiscoveredModel,
+  DiscoverResponse,
+  PullDoneEvent as PullDone,
+  PullStartEvent as PullStart,
+} from '../../main/server/routes/api-discover-types.ts';
 
-export interface DiscoverResponse {
-  models: DiscoveredModel[];
-  roots: { huggingface: string[]; lmstudio: string[]; ollama: string[]; folders: string[] };
-}
-
-export interface PullStart {
-  id: string;
-  repo: string;
-  commit: string;
-  files: { path: string; size: number }[];
-  totalBytes: number;
-}
-
-export interface PullProgress {
-  file: string;
-  fileIndex: number;
-  fileCount: number;
-  doneBytes: number;
-  totalBytes: number;
-  fetchedBytes: number;
-}
-
-export interface PullDone {
-  snapshot: string;
-  paths: string[];
-  fetchedBytes: number;
-  model: ModelSummary | null;
-  notRegistered: string | null;
-}
+/** What the Models page shows of a pull's progress (its own view: it does not show the current file's bytes). */
+export type DownloadProgress = Omit<PullProgress, 'fileBytes' | 'fileTotal'>;
 
 export interface PullHandlers {
   start(start: PullStart): void;

@@ -2,56 +2,23 @@
  * Server jobs (/api/jobs): start a gate training for the loaded model, follow its progress (server-sent events),
  * cancel it. Stateless: the gate-training store keeps what the page shows.
  */
+
+import type { GateTrainProgress, GateTrainRequest, GateTrainJob as Job } from '../../main/server/jobs/job-types.ts';
+import { apiCall } from './api-call.ts';
 import { errorFrom } from './errors.ts';
-import { apiCall } from './models-api.ts';
 import { readSse } from './sse.ts';
 import { authHeaders } from './token.ts';
 
-export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+// The /api/jobs shapes are the server's own (an import-free types file), so the two sides cannot drift apart.
+export type {
+  GateTrainJob as Job,
+  GateTrainProgress,
+  GateTrainRequest,
+  GateTrainResult,
+  JobState,
+} from '../../main/server/jobs/job-types.ts';
 
-export interface GateTrainProgress {
-  phase: 'prepare' | 'capture' | 'train' | 'write';
-  window?: number;
-  windows?: number;
-  layer?: number;
-  layers?: number;
-  step?: number;
-  steps?: number;
-  loss?: number;
-  fraction: number;
-  elapsedSeconds: number;
-  etaSeconds: number | null;
-}
-
-export interface GateTrainResult {
-  file: string;
-  backup: string | null;
-  blockSize: number;
-  windows: { train: number; holdout: number; length: number };
-  heldOut: { lossBefore: number; lossAfter: number; recallBefore: number; recallAfter: number };
-  layers: { layer: number; lossBefore: number; lossAfter: number; recallBefore: number; recallAfter: number }[];
-  seconds: number;
-}
-
-export interface Job {
-  id: string;
-  kind: string;
-  model: string;
-  state: JobState;
-  progress: GateTrainProgress | null;
-  result: GateTrainResult | null;
-  error: string | null;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-}
-
-export interface GateTrainRequest {
-  model: string;
-  tokens?: number;
-  steps?: number;
-}
-
+/** What following a job calls back with (the renderer's own: the stream's `state`/`progress`/end events, folded). */
 export type JobUpdate = { kind: 'progress'; progress: GateTrainProgress } | { kind: 'end'; job: Job };
 
 const jobPath = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;

@@ -2,40 +2,20 @@
  * The models part of the management API (/api/models, token-guarded): a stateless client, one function per route the
  * Models page uses, plus what the page's header shows (the GPU adapter, the loaded model's gate).
  */
+
+import type { MemoryEstimate } from '../../main/server/models/estimate-types.ts';
+import type { PlasState } from '../../main/server/routes/api-plas-types.ts';
+import { apiCall } from './api-call.ts';
 import { errorFrom } from './errors.ts';
 import { readSse } from './sse.ts';
 import { authHeaders } from './token.ts';
 import type { Health, ModelSummary } from './types.ts';
 
-/** One JSON call to /api; throws an ApiError with the server's message when it refuses. */
-export async function apiCall<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(path, {
-    ...init,
-    headers: { ...authHeaders(), ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
-  });
-  if (!response.ok) throw await errorFrom(response);
-  return (await response.json()) as T;
-}
-
 /** GET /api/models/:name/estimate: GPU memory for the weights and the KV cache at a context. */
-export interface MemoryEstimate {
-  context: number;
-  pageSize: number;
-  weightsBytes: number;
-  kvBytes: number;
-  keySumBytes: number;
-  kvBytesPerToken: number;
-  totalBytes: number;
-}
+export type { MemoryEstimate } from '../../main/server/models/estimate-types.ts';
 
 /** What GET /api/plas says about the loaded model's gate (the rest is the Tuning page's). */
-export interface GateView {
-  model: string;
-  backend: 'dense' | 'plas';
-  plasAvailable: boolean;
-  /** e.g. "learned gate on layers 0-3" or "mean pooling on all 4 layers (no ...)". */
-  gate: string;
-}
+export type GateView = Pick<PlasState, 'model' | 'backend' | 'plasAvailable' | 'gate'>;
 
 const modelPath = (name: string) => `/api/models/${encodeURIComponent(name)}`;
 const json = (body: unknown) => JSON.stringify(body);

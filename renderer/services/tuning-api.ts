@@ -3,80 +3,34 @@
  * requests with what each attended (GET /api/requests), and one A/B run of a prompt through /v1/chat/completions
  * (streamed, so time to first token is measured where the user sees it). Stateless: the stores keep the state.
  */
+
+import type {
+  AttentionBackendName as Backend,
+  PlasChange,
+  PlasState,
+} from '../../main/server/routes/api-plas-types.ts';
+import type { LoggedRequest } from '../../main/server/server-types.ts';
+import { apiCall } from './api-call.ts';
 import { errorFrom, errorFromBody } from './errors.ts';
 import { readSse } from './sse.ts';
 import { authHeaders } from './token.ts';
 
-export type Backend = 'dense' | 'plas';
-
-/** The live PLAS settings (engine/plas/config.ts names them). */
-export interface PlasSettings {
-  plas_encoder_top_k_left: number;
-  plas_encoder_top_k_right: number;
-  plas_decoder_top_k_left: number;
-  plas_decoder_top_k_right: number;
-  plas_use_encoder_seq_limit: number;
-  plas_use_decoder_seq_limit: number;
-  plas_block_size: number;
-  iterations: number;
-  denseLastLayer: boolean;
-  /** The threshold search: "refined" keeps the asked count besides the always-kept blocks; "original" as published. */
-  topkSearch: 'refined' | 'original';
-}
-
-export type PlasNumberKey = Exclude<keyof PlasSettings, 'denseLastLayer' | 'topkSearch' | 'plas_block_size'>;
-
-/** GET /api/plas (main/server/routes/api-plas.ts). */
-export interface PlasState {
-  model: string;
-  backend: Backend;
-  plasAvailable: boolean;
-  gate: string;
-  config: PlasSettings;
-  bounds: Record<PlasNumberKey, { min: number; max: number }> & { plas_block_size: { fixed: number } };
-  context: { tokens: number; blocks: number };
-  defaults: { backend: Backend; config: PlasSettings };
-  saved: boolean;
-}
-
-export type PlasChange = Partial<Omit<PlasSettings, 'plas_block_size'>> & { backend?: Backend };
-
-/** Per layer (index = layer): the share of blocks attended; null where no step of that kind was sampled. */
-export interface LayerDensity {
-  prefill: (number | null)[];
-  decode: (number | null)[];
-}
-
-/** One entry of GET /api/requests (main/server/request-log.ts), newest first. */
-export interface LoggedRequest {
-  id: number;
-  route: string;
-  model: string;
-  status: number;
-  promptTokens: number;
-  completionTokens: number;
-  ttftMs: number | null;
-  tokensPerSecond: number | null;
-  outcome: string;
-  durationMs: number;
-  at: number;
-  attention: { backend: Backend; prefillDensity: number; decodeDensity: number; layerDensity: LayerDensity } | null;
-}
-
-async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(path, {
-    ...init,
-    headers: { ...authHeaders(), ...(init.body ? { 'content-type': 'application/json' } : {}) },
-  });
-  if (!response.ok) throw await errorFrom(response);
-  return (await response.json()) as T;
-}
+// The /api/plas and /api/requests shapes are the server's own (import-free types files), so the two cannot drift.
+export type {
+  AttentionBackendName as Backend,
+  PlasChange,
+  PlasNumberKey,
+  PlasSettings,
+  PlasState,
+} from '../../main/server/routes/api-plas-types.ts';
+export type { LoggedRequest } from '../../main/server/server-types.ts';
 
 export const tuningApi = {
-  plas: () => call<PlasState>('/api/plas'),
-  patchPlas: (change: PlasChange) => call<PlasState>('/api/plas', { method: 'PATCH', body: JSON.stringify(change) }),
-  resetPlas: () => call<PlasState>('/api/plas/reset', { method: 'POST' }),
-  requests: async (limit = 40) => (await call<{ requests: LoggedRequest[] }>(`/api/requests?limit=${limit}`)).requests,
+  plas: () => apiCall<PlasState>('/api/plas'),
+  patchPlas: (change: PlasChange) => apiCall<PlasState>('/api/plas', { method: 'PATCH', body: JSON.stringify(change) }),
+  resetPlas: () => apiCall<PlasState>('/api/plas/reset', { method: 'POST' }),
+  requests: async (limit = 40) =>
+    (await apiCall<{ requests: LoggedRequest[] }>(`/api/requests?limit=${limit}`)).requests,
 };
 
 /** What one side of the A/B measured. */

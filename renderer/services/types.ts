@@ -1,30 +1,16 @@
-/** The shapes the server answers with (main/server/routes/*.ts and main/server/v1/*.ts). */
-export interface ModelSummary {
-  name: string;
-  path: string;
-  architecture: string;
-  parameters: number;
-  dtype: string;
-  contextLength: number;
-  sizeBytes: number;
-  loaded: boolean;
-  addedAt: number;
-}
+/**
+ * The shapes the server answers with (main/server/routes/*.ts and main/server/v1/*.ts). Where the server declares one
+ * in an import-free types file, it is re-exported from there (type-only: Vite erases it), so the two sides cannot
+ * drift apart; what is declared here is the renderer's own view.
+ */
+export type {
+  LoggedRequest,
+  ModelSummary,
+  RequestAttention,
+  ServerInfo as ServerSettings,
+} from '../../main/server/server-types.ts';
 
-export interface ServerSettings {
-  host: string;
-  port: number;
-  dataDir: string;
-  defaultModel: string | null;
-  servedModelName: string | null;
-  keepAliveMs: number;
-  maxModelLen: number | null;
-  apiKeyRequired: boolean;
-  corsOrigins: string[];
-  allowedHosts: string[];
-  limits: Record<string, number>;
-}
-
+/** What the Models page shows of GET /api/health (the server also sends the adapter's GPU features). */
 export interface Health {
   status: string;
   adapter: { vendor?: string; architecture?: string; description?: string; device?: string };

@@ -3,7 +3,7 @@
  * fetched, a speed and time left), Cancel (the partial file stays on disk and the next pull of the same model resumes
  * it), and what it ended with: the model registered, or why not.
  */
-import { discoverApi, PullFailed, type PullProgress } from '../services/discover-api.ts';
+import { type DownloadProgress, discoverApi, PullFailed } from '../services/discover-api.ts';
 import { describe } from '../services/errors.ts';
 import { discover } from './discover.svelte.ts';
 import { models } from './models.svelte.ts';
@@ -18,7 +18,7 @@ class DownloadStore {
   #running = $state(false);
   #repo = $state('');
   #id = $state<string | null>(null);
-  #progress = $state<PullProgress | null>(null);
+  #progress = $state<DownloadProgress | null>(null);
   #startedAt = 0;
   #outcome = $state<DownloadOutcome | null>(null);
   #controller: AbortController | null = null;
@@ -30,7 +30,7 @@ class DownloadStore {
   get repo(): string {
     return this.#repo;
   }
-  get progress(): PullProgress | null {
+  get progress(): DownloadProgress | null {
     return this.#progress;
   }
   get outcome(): DownloadOutcome | null {

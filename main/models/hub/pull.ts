@@ -10,6 +10,7 @@ import { downloadBlob } from './download-file.ts';
 import { fetchRevision, type HubFile } from './hub-api.ts';
 import { PullError } from './hub-errors.ts';
 import { checkRepoId, checkRevision, encodePath, fileMatcher } from './hub-names.ts';
+import type { PullPlan, PullProgress, PullResult } from './pull-types.ts';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
@@ -28,35 +29,8 @@ export interface PullRequest {
   onStart?: (plan: PullPlan) => void;
 }
 
-export interface PullPlan {
-  repo: string;
-  revision: string;
-  commit: string;
-  files: { path: string; size: number }[];
-  totalBytes: number;
-}
-
-export interface PullProgress {
-  /** The file being fetched, and its place in the list. */
-  file: string;
-  fileIndex: number;
-  fileCount: number;
-  fileBytes: number;
-  fileTotal: number;
-  /** Bytes in place over all files (those already on disk included). */
-  doneBytes: number;
-  totalBytes: number;
-  /** Bytes fetched over the network by this pull (what a speed or ETA is computed from). */
-  fetchedBytes: number;
-}
-
-export interface PullResult extends PullPlan {
-  /** snapshots/<commit>: the folder to register (or that holds the files). */
-  snapshot: string;
-  /** Each file's path in the snapshot. */
-  paths: string[];
-  fetchedBytes: number;
-}
+// What a pull reports lives in an import-free file the renderer imports too.
+export type { PullPlan, PullProgress, PullResult } from './pull-types.ts';
 
 /** Which files a pattern picks; without one, every file of the revision. */
 function pick(files: HubFile[], pattern: string | undefined, repo: string): HubFile[] {

@@ -17,7 +17,9 @@ import {
   planGateTraining,
 } from '../../cli/gate/plan.ts';
 import type { ModelLease } from '../context.ts';
+import type { Agree, Same } from '../same-type.ts';
 import type { JobContext } from './job-registry.ts';
+import type { GateHeldOut, GateTrainProgress, GateTrainResult } from './job-types.ts';
 
 export interface GateTrainOptions {
   tokens: number;
@@ -32,34 +34,10 @@ export interface GateTrainOptions {
 
 export const GATE_TRAIN_DEFAULTS = { tokens: 16384, steps: 200, queries: 128, retrievalFraction: 0.5, seed: 1 };
 
-export interface GateTrainProgress {
-  phase: 'prepare' | 'capture' | 'train' | 'write';
-  /** Windows captured of all (capture), or layers started of all (train); 1-based. */
-  window?: number;
-  windows?: number;
-  layer?: number;
-  layers?: number;
-  step?: number;
-  steps?: number;
-  /** The training loss at this step. */
-  loss?: number;
-  /** Of the whole job, in [0, 1]. */
-  fraction: number;
-  elapsedSeconds: number;
-  /** Seconds left, extrapolated from the time so far (null until there is enough to go on). */
-  etaSeconds: number | null;
-}
+// What the job reports lives in an import-free file the renderer imports too; the held-out summary must be plan.ts's.
+export type { GateTrainProgress, GateTrainResult } from './job-types.ts';
 
-export interface GateTrainResult {
-  file: string;
-  /** The previous gate file, kept (null when the folder had none). */
-  backup: string | null;
-  blockSize: number;
-  windows: { train: number; holdout: number; length: number };
-  heldOut: HeldOutSummary;
-  layers: { layer: number; lossBefore: number; lossAfter: number; recallBefore: number; recallAfter: number }[];
-  seconds: number;
-}
+type _HeldOutAgrees = Agree<Same<HeldOutSummary, GateHeldOut>>;
 
 /** The share of the job's time capturing takes (a forward pass per window, against steps x layers of Adam). */
 const CAPTURE_SHARE = 0.25;

@@ -7,23 +7,10 @@
  * training on, without threading another dependency through every route.
  */
 import { randomBytes } from 'node:crypto';
+import type { JobState, JobView } from './job-types.ts';
 
-export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
-
-export interface JobView<P = unknown, R = unknown> {
-  id: string;
-  kind: string;
-  model: string;
-  state: JobState;
-  options: unknown;
-  progress: P | null;
-  result: R | null;
-  /** Why it failed (plain words), or null. */
-  error: string | null;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-}
+// The shapes the routes send live in an import-free file the renderer imports too.
+export type { JobState, JobView } from './job-types.ts';
 
 export type JobListener = (event: 'progress' | 'end', job: JobView) => void;
 

@@ -16,22 +16,13 @@ import { estimateMemory as estimateEngineMemory } from '../../../engine/kv/memor
 import type { KvDType } from '../../../engine/kv/paged-layout.ts';
 import { expectedTensors, parseModelConfig } from '../../../engine/model/config.ts';
 import { openModelWeights } from '../../../engine/model/model-weights.ts';
+import type { Agree, Same } from '../same-type.ts';
+import type { KvCacheDType, MemoryEstimate } from './estimate-types.ts';
 
-export interface MemoryEstimate {
-  context: number;
-  pageSize: number;
-  weightsBytes: number;
-  /** The KV cache dtype the numbers are for. */
-  kvDtype: KvDType;
-  kvBytes: number;
-  /** PLAS key sums (0 when PLAS is off). */
-  keySumBytes: number;
-  /** KV bytes per token of context (all layers, K and V) at kvDtype. */
-  kvBytesPerToken: number;
-  /** The same at each dtype the engine offers (f16 is half of f32). */
-  kvBytesPerTokenByDtype: Record<KvDType, number>;
-  totalBytes: number;
-}
+// The answer's shape lives in an import-free file the renderer imports too; its dtype list must be the engine's.
+export type { MemoryEstimate } from './estimate-types.ts';
+
+type _DTypesAgree = Agree<Same<KvDType, KvCacheDType>>;
 
 export interface EstimateOptions {
   pageSize?: number;

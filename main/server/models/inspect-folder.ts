@@ -13,17 +13,17 @@ import { isAbsolute } from 'node:path';
 import { readModelFolder } from '../../../engine/model/model-folder.ts';
 import { elementCount } from '../../../engine/model/safetensors.ts';
 import { GGUF_ARCHITECTURES, readGgufFacts } from '../../models/discovery/gguf-facts.ts';
+import type { ModelSummary } from '../server-types.ts';
 import { checkFolderContained, ModelFolderError } from './folder-containment.ts';
 
-export interface FolderSummary {
-  /** The folder's real path: what the registry stores and the loader opens. */
-  path: string;
-  architecture: string;
-  parameters: number;
-  dtype: string;
-  contextLength: number;
-  sizeBytes: number;
-}
+/**
+ * What a model folder (or GGUF file) says about itself, as a ModelSummary shows it; `path` is its real path (what the
+ * registry stores and the loader opens).
+ */
+export type FolderSummary = Pick<
+  ModelSummary,
+  'path' | 'architecture' | 'parameters' | 'dtype' | 'contextLength' | 'sizeBytes'
+>;
 
 export async function inspectModelFolder(path: string): Promise<FolderSummary> {
   if (!isAbsolute(path)) throw new ModelFolderError(`path ${JSON.stringify(path)} must be an absolute folder path`);

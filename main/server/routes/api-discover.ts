@@ -33,6 +33,7 @@ import { errorResponse } from '../error-handler.ts';
 import { HttpError } from '../http-error.ts';
 import type { LocalModelManager } from '../models/model-manager.ts';
 import { openSse } from '../sse.ts';
+import type { DiscoveredListing, DiscoverResponse, PullDoneEvent, PullStartEvent } from './api-discover-types.ts';
 import type { PlasApp, RouteDeps } from './deps.ts';
 
 const FolderBody = Type.Object(
@@ -81,13 +82,13 @@ export function apiDiscoverRoutes(app: PlasApp, deps: RouteDeps): void {
   const folderError = (error: unknown) =>
     error instanceof DiscoveryFolderError ? new HttpError(400, error.message, 'invalid_request_error', 'path') : error;
 
-  app.get('/api/models/discover', async () => {
+  app.get('/api/models/discover', async (): Promise<DiscoverResponse> => {
     const folders = await readUserFolders(dataDir());
     const roots = discoveryRoots(folders);
     const found = await discoverModels(roots);
     const registered = manager.list();
     const taken = new Set(registered.map((m) => m.name));
-    const models = [];
+    const models: DiscoveredListing[] = [];
     for (const m of found) {
       const real = await realOrSelf(m.path);
       const name = registered.find((r) => r.path === real)?.name ?? null;
@@ -135,7 +136,7 @@ export function apiDiscoverRoutes(app: PlasApp, deps: RouteDeps): void {
         endpoint: process.env.HF_ENDPOINT || DEFAULT_ENDPOINT,
         token: process.env.HF_TOKEN || undefined,
         signal: pull.controller.signal,
-        onStart: (plan) => sse.send('start', { id: pull.id, ...plan }),
+        onStart: (plan) => sse.send('start', { id: pull.id, ...plan } satisfies PullStartEvent),
         onProgress: (p) => {
           const now = performance.now();
           if (p.doneBytes === p.totalBytes || now - last >= PROGRESS_EVERY_MS) {
@@ -151,7 +152,7 @@ export function apiDiscoverRoutes(app: PlasApp, deps: RouteDeps): void {
       } catch (error) {
         notRegistered = `downloaded, but not added: ${(error as Error).message}`;
       }
-      sse.send('done', { ...result, model, notRegistered });
+      sse.send('done', { ...result, model, notRegistered } satisfies PullDoneEvent);
     } catch (error) {
       if (error instanceof PullError || error instanceof HubNameError) {
         const code = error instanceof PullError ? error.code : 'bad_name';

@@ -9,7 +9,7 @@
  * One job at a time per model (a second is a 409). Gate training needs the model loaded (its weights are used where
  * they are) and never writes into the app's bundled model folder (403).
  */
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { GatePlanError } from '../../cli/gate/plan.ts';
 import { HttpError } from '../http-error.ts';
 import {
@@ -22,6 +22,8 @@ import {
   runGateTraining,
 } from '../jobs/gate-train-job.ts';
 import { JobConflictError, type JobView, jobsOf } from '../jobs/job-registry.ts';
+import type { GateTrainRequest } from '../jobs/job-types.ts';
+import type { Agree, Same } from '../same-type.ts';
 import { openSse } from '../sse.ts';
 import type { PlasApp, RouteDeps } from './deps.ts';
 
@@ -38,6 +40,8 @@ const GateTrainBody = Type.Object(
   },
   { additionalProperties: false },
 );
+// The body the renderer sends is declared once, import-free (jobs/job-types.ts): the schema must accept exactly it.
+type _BodyAgrees = Agree<Same<Static<typeof GateTrainBody>, GateTrainRequest>>;
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 const TERMINAL = new Set(['done', 'failed', 'cancelled']);

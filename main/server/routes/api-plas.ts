@@ -7,11 +7,13 @@
  * model's name (model settings, key `plas`) and applied again whenever that model loads.
  * POST /api/plas/reset: back to the defaults the model loaded with, and the saved settings forgotten.
  */
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import type { Engine } from '../../../engine/engine.ts';
 import type { AttentionBackend, PlasConfig } from '../../../engine/plas/config.ts';
 import { ModelSettingsRepository } from '../../store/model-settings-repo.ts';
 import { HttpError } from '../http-error.ts';
+import type { Agree, Same } from '../same-type.ts';
+import type { AttentionBackendName, PlasChange, PlasSettings, PlasState } from './api-plas-types.ts';
 import type { PlasApp, RouteDeps } from './deps.ts';
 
 /**
@@ -49,6 +51,12 @@ const PatchBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+// The shapes the renderer uses are declared once, import-free (api-plas-types.ts): they must be the engine's and
+// the schema's exactly.
+type _ConfigAgrees = Agree<Same<PlasConfig, PlasSettings>>;
+type _BackendAgrees = Agree<Same<AttentionBackend, AttentionBackendName>>;
+type _PatchAgrees = Agree<Same<Static<typeof PatchBody>, PlasChange>>;
 
 /** What is saved per model under settings.plas: every live field but the block size (fixed by the model). */
 export interface SavedPlas {
@@ -110,7 +118,7 @@ export function apiPlasRoutes(app: PlasApp, deps: RouteDeps): void {
     }
     return loaded;
   };
-  const view = () => {
+  const view = (): PlasState => {
     const { name, engine, model } = engineOrFail();
     const stats = engine.stats();
     const blockSize = engine.plasConfig.plas_block_size;

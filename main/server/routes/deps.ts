@@ -9,9 +9,11 @@ import type { Db } from '../../store/database.ts';
 import type { ServerSettings } from '../context.ts';
 import type { Metrics } from '../metrics.ts';
 import type { LocalModelManager } from '../models/model-manager.ts';
-import type { ProviderTimeouts } from '../providers/provider-types.ts';
 import type { ProviderRegistry } from '../providers/registry.ts';
 import type { RecentRequests } from '../request-log.ts';
+import type { ServerInfo } from '../server-types.ts';
+
+export type { ServerInfo } from '../server-types.ts';
 
 /** The fastify instance with TypeBox schemas typing each route's body, query and params. */
 export type PlasApp = FastifyInstance<
@@ -21,25 +23,6 @@ export type PlasApp = FastifyInstance<
   FastifyBaseLogger,
   TypeBoxTypeProvider
 >;
-
-/** What GET /api/settings shows (never a secret: whether an API key is set, not the key). */
-export interface ServerInfo {
-  host: string;
-  port: number;
-  dataDir: string;
-  defaultModel: string | null;
-  servedModelName: string | null;
-  keepAliveMs: number;
-  maxModelLen: number | null;
-  apiKeyRequired: boolean;
-  corsOrigins: string[];
-  allowedHosts: string[];
-  /** The engine settings every model loads with (CLI flags, validated). */
-  engine: unknown;
-  limits: ServerSettings['limits'];
-  /** Timeouts of requests forwarded to remote providers (serve's --provider-* flags). */
-  providerTimeouts?: ProviderTimeouts;
-}
 
 export interface RouteDeps {
   /** The data dir's database (models, chats), owned and closed by start.ts. */

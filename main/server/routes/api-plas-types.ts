@@ -1,0 +1,63 @@
+/**
+ * The shapes GET/PATCH /api/plas and POST /api/plas/reset answer with and take. This file imports nothing: the
+ * renderer imports its types too (`import type`), so the two sides cannot drift apart; api-plas.ts checks that
+ * PlasSettings is the engine's PlasConfig and PlasChange its PATCH schema.
+ */
+
+/** What a request runs: dense attention, or PLAS. */
+export type AttentionBackendName = 'dense' | 'plas';
+
+/** The live PLAS settings (engine/plas/config.ts PlasConfig documents each). */
+export interface PlasSettings {
+  plas_encoder_top_k_left: number;
+  plas_encoder_top_k_right: number;
+  plas_decoder_top_k_left: number;
+  plas_decoder_top_k_right: number;
+  plas_use_encoder_seq_limit: number;
+  plas_use_decoder_seq_limit: number;
+  /** Fixed when the model loads. */
+  plas_block_size: number;
+  iterations: number;
+  /** The threshold search: "refined" keeps the asked count besides the always-kept blocks; "original" as published. */
+  topkSearch: 'original' | 'refined';
+  denseLastLayer: boolean;
+}
+
+/** The settings a slider changes (an integer within bounds). */
+export type PlasNumberKey = Exclude<keyof PlasSettings, 'denseLastLayer' | 'topkSearch' | 'plas_block_size'>;
+
+export type PlasBounds = Record<PlasNumberKey, { min: number; max: number }> & { plas_block_size: { fixed: number } };
+
+/** GET /api/plas (and what PATCH and reset answer with). */
+export interface PlasState {
+  model: string;
+  /** What requests that do not choose run (the PLAS on/off switch). */
+  backend: AttentionBackendName;
+  plasAvailable: boolean;
+  /** e.g. "learned gate on layers 0-3" or "mean pooling on all 4 layers (no ...)". */
+  gate: string;
+  config: PlasSettings;
+  bounds: PlasBounds;
+  /** The context requests are held to: the most blocks (and tokens) a top-k or a limit can matter for. */
+  context: { tokens: number; blocks: number };
+  /** What the model loaded with (the Reset button's target). */
+  defaults: { backend: AttentionBackendName; config: PlasSettings };
+  /** Whether settings are saved for this model (applied when it loads). */
+  saved: boolean;
+}
+
+/** PATCH /api/plas's body: some settings and/or the backend. */
+export interface PlasChange {
+  plas_encoder_top_k_left?: number;
+  plas_encoder_top_k_right?: number;
+  plas_decoder_top_k_left?: number;
+  plas_decoder_top_k_right?: number;
+  plas_use_encoder_seq_limit?: number;
+  plas_use_decoder_seq_limit?: number;
+  iterations?: number;
+  denseLastLayer?: boolean;
+  topkSearch?: 'refined' | 'original';
+  backend?: AttentionBackendName;
+  /** Accepted so a client can send back what GET gave it; a different value is refused (fixed at load). */
+  plas_block_size?: number;
+}
