@@ -19,6 +19,8 @@ export interface ModelSummary {
   sizeBytes: number;
   loaded: boolean;
   addedAt: number;
+  /** Shipped with the app (resources/models): the app never changes it (gate training trains a copy instead). */
+  bundled: boolean;
 }
 
 /** Caps on what one request may ask (fuzzing and abuse): n, max_tokens, stop strings, tools, schema bytes. */

@@ -109,6 +109,9 @@ test('the page shows the engine’s PLAS settings with units, and the empty stat
   assert.equal(await page.getByLabel('Prefill top-k, at least').getAttribute('max'), '64');
   await page.getByTestId('recent-empty').waitFor();
   assert.match(await text(page.getByTestId('recent-empty')), /No requests yet: send a chat message or run the A\/B/);
+  // PLAS Mini is bundled: its gate section says how to train a copy, and offers no button the server would refuse.
+  assert.match(await text(page.locator('[data-state="bundled"]')), /comes with the app .* copy its folder/s);
+  assert.equal(await page.getByRole('button', { name: /^Train the gate of/ }).count(), 0);
   assert.deepEqual(errors, []);
   await assertAccessible();
   await fullScreenshot('tuning');

@@ -4,11 +4,9 @@
  * the new file is written beside it and renamed over it, after the previous file is copied to `<gate>.bak`. A cancel
  * stops the training within a step and writes nothing; the gate in use changes only when the model is reloaded.
  */
-import { access, copyFile, readFile, realpath, rename, rm } from 'node:fs/promises';
-import { sep } from 'node:path';
+import { access, copyFile, readFile, rename, rm } from 'node:fs/promises';
 import { distilGate, type GateTrainingProgress } from '../../../engine/plas/gate-training.ts';
 import { gateBlockSize, gateFileOf, writeGateWeights } from '../../../engine/plas/gate-weights.ts';
-import { RESOURCES } from '../../cli/default-model.ts';
 import {
   DEFAULT_GATE_TEXT,
   gateTrainingShape,
@@ -43,16 +41,6 @@ type _HeldOutAgrees = Agree<Same<HeldOutSummary, GateHeldOut>>;
 const CAPTURE_SHARE = 0.25;
 /** Progress events at most this often (one per Adam step would be thousands a second on a small model). */
 const PROGRESS_EVERY_MS = 100;
-
-function inside(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
-}
-
-/** Whether a folder is (inside) the app's bundled resources, which gate training never writes into. */
-export async function isBundled(dir: string): Promise<boolean> {
-  const [real, resources] = await Promise.all([realpath(dir), realpath(RESOURCES).catch(() => RESOURCES)]);
-  return inside(real, resources);
-}
 
 const exists = (path: string) =>
   access(path).then(

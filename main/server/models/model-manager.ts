@@ -11,6 +11,7 @@
  * - Names resolve through the registry only; the path loaded is the one stored when the model was added, checked
  *   again to stay inside its folder before each load.
  */
+
 import type { Engine } from '../../../engine/engine.ts';
 import type { EngineConfigInput } from '../../../engine/engine-config.ts';
 import type { Gpu } from '../../../engine/gpu/gpu.ts';
@@ -27,6 +28,7 @@ import {
   UnknownModelError,
 } from '../context.ts';
 import { DEFAULT_KEEP_ALIVE_MS } from '../keep-alive.ts';
+import { isBundledPath } from './bundled.ts';
 import { checkModelPath } from './folder-containment.ts';
 import { engineLoader, type ModelLoader } from './model-loader.ts';
 import { addModel } from './registry.ts';
@@ -257,6 +259,7 @@ export class LocalModelManager implements ModelManager {
       sizeBytes: r.sizeBytes,
       loaded,
       addedAt: r.addedAt,
+      bundled: isBundledPath(r.path),
     };
   }
 

@@ -18,11 +18,11 @@ import {
   type GateTrainProgress,
   type GateTrainResult,
   gateTrainingShapeFor,
-  isBundled,
   runGateTraining,
 } from '../jobs/gate-train-job.ts';
 import { JobConflictError, type JobView, jobsOf } from '../jobs/job-registry.ts';
 import type { GateTrainRequest } from '../jobs/job-types.ts';
+import { isBundled } from '../models/bundled.ts';
 import type { Agree, Same } from '../same-type.ts';
 import { openSse } from '../sse.ts';
 import type { PlasApp, RouteDeps } from './deps.ts';

@@ -188,6 +188,7 @@ export async function startScriptedServer(
     dtype: 'f16',
     contextLength,
     sizeBytes: 1,
+    bundled: false,
     loaded: true,
     addedAt: 1_700_000_000_000,
   };
