@@ -52,7 +52,12 @@ export async function streamChat(run: ChatRun, includeUsage: boolean) {
   try {
     for (const c of choices) await chunk(c.index, { role: 'assistant', content: '' }, null, null);
     for await (const event of { [Symbol.asyncIterator]: () => events } as AsyncIterable<EngineEvent>) {
-      if (!sse.open || controller.signal.aborted) break;
+      if (!sse.open || controller.signal.aborted) {
+        // The client left: nothing more is sent, but the engine ends the request at its next step, and its done
+        // events carry the tokens it did generate, which the request log records.
+        if (event.type === 'done') done.push(event);
+        continue;
+      }
       const choice = choices[event.index];
       if (event.type === 'token') {
         const { delta, logprobs } = choice.onToken(event);

@@ -172,8 +172,12 @@ async function pump(
     await Promise.all(
       s.iterators.map(async (events, p) => {
         for await (const event of { [Symbol.asyncIterator]: () => events } as AsyncIterable<EngineEvent>) {
-          if (s.signal.aborted) break;
           const choice = run.choices[p * run.n + event.index];
+          if (s.signal.aborted) {
+            // Nothing more is sent; the done events (the engine ends the request at its next step) carry the usage.
+            if (event.type === 'done') done[p].push(event);
+            continue;
+          }
           if (event.type === 'done') {
             choice.done = event;
             done[p].push(event);

@@ -181,7 +181,11 @@ async function generate(run: Run, output: ResponseOutput, peekMs: number, onStar
   await onStarted();
   let done: DoneEvent | null = null;
   for await (const event of { [Symbol.asyncIterator]: () => events } as AsyncIterable<EngineEvent>) {
-    if (disconnect.signal.aborted) break;
+    if (disconnect.signal.aborted) {
+      // Nothing more is sent; the done event (the engine ends the request at its next step) carries the usage.
+      if (event.type === 'done') done = event;
+      continue;
+    }
     if (event.type === 'token') await output.push(run.parser.push(event.text));
     else {
       done = event;

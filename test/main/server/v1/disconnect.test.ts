@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { bearer, http } from '../server-fixture.ts';
 import { engineOf, eventually, MODEL, startV1Server, type V1Server, withExtras } from './helpers.ts';
 
 let s: V1Server;
@@ -77,6 +78,18 @@ describe('disconnects and load', () => {
       assert.match(String(error), /abort/i);
     }
     await eventually(pagesFree, 'its pages are free');
+    // The request log keeps what the stopped request did generate (at least the 2 tokens the client read).
+    const logged = async () =>
+      (await http(s.port, '/api/requests', { headers: bearer(s.server.token) })).json().requests[0];
+    let entry = await logged();
+    for (let i = 0; i < 100 && entry?.outcome !== 'abort'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      entry = await logged();
+    }
+    assert.equal(entry?.outcome, 'abort', 'the stopped request is logged');
+    assert.equal(entry.status, 499);
+    assert.ok(entry.completionTokens >= 2, `logged ${entry.completionTokens} completion tokens`);
+    assert.ok(entry.promptTokens > 0, `logged ${entry.promptTokens} prompt tokens`);
   });
 
   it('a paused reader holds only itself: another request completes meanwhile', async () => {
