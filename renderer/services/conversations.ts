@@ -13,6 +13,8 @@ export interface ReplyStats {
   promptTokens: number | null;
   completionTokens: number | null;
   plas: PlasReport | null;
+  /** Earlier turns left out of the request so that it fit the model's context (null: none). */
+  leftOut: number | null;
 }
 
 /** `interrupted`: saved while streaming and never completed (the app or the server stopped mid-reply). */
@@ -43,6 +45,7 @@ export function statsFromMetadata(m: Record<string, unknown>): ReplyStats | null
     promptTokens: num(m.promptTokens),
     completionTokens: num(m.completionTokens ?? m.tokens),
     plas: (m.plas as PlasReport | undefined) ?? null,
+    leftOut: num(m.leftOutMessages),
   };
   return Object.values(stats).every((v) => v === null) ? null : stats;
 }
@@ -61,6 +64,7 @@ export function metadataFrom(stats: ReplyStats, status: MessageStatus, error: st
     m.plas = stats.plas;
     m.plasDensity = stats.plas.decode_density;
   }
+  if (stats.leftOut) m.leftOutMessages = stats.leftOut;
   if (error) m.error = error;
   if (model) m.model = model;
   return m;

@@ -17,7 +17,8 @@ import {
 } from '../services/chats-api.ts';
 import { type ChatMessage, fromRecord, metadataFrom, promptMessages } from '../services/conversations.ts';
 import { describe } from '../services/errors.ts';
-import type { PlasReport, Usage } from '../services/types.ts';
+import type { ChatMessageIn, PlasReport, Usage } from '../services/types.ts';
+import { type Fitted, fitToContext } from './context-fit.ts';
 import { conversations } from './conversations.svelte.ts';
 import { replyStats, type StreamClock } from './reply-stats.ts';
 import { StreamBatcher } from './stream-batcher.ts';
@@ -303,10 +304,11 @@ export class ChatStore {
   async #reply(model: string, parentId: string): Promise<void> {
     const conversation = this.#conversation;
     if (!conversation) return;
-    const history = promptMessages(conversation.systemPrompt, $state.snapshot(this.#messages) as ChatMessage[]);
+    const thread = promptMessages(conversation.systemPrompt, $state.snapshot(this.#messages) as ChatMessage[]);
     const controller = new AbortController();
     this.#controller = controller;
     this.#streaming = true;
+    const { messages: history, leftOut } = await this.#fit(model, thread);
     let saver: ReplySaver;
     try {
       const created = await chatsApi.addMessage(conversation.id, {
@@ -368,7 +370,7 @@ export class ChatStore {
     } finally {
       batcher.flush();
       clock.endedAt = performance.now();
-      reply.stats = replyStats(clock, usage, plas);
+      reply.stats = replyStats(clock, usage, plas, leftOut || null);
       this.#streaming = false;
       this.#controller = null;
       this.#painted++;
@@ -377,6 +379,23 @@ export class ChatStore {
     if (saver.error) this.#error = `The reply could not be saved in full: ${describe(saver.error)}`;
     // The conversation moved to the top of the list; a request may have loaded the model (the picker shows it).
     await Promise.all([conversations.refresh(), this.refreshModels()]);
+  }
+
+  /**
+   * The thread as it fits the model's context (oldest turns left out: context-fit.ts). A remote provider's model has
+   * no tokenizer here, and a count that fails sends the whole thread: the server then says what does not fit.
+   */
+  async #fit(model: string, thread: ChatMessageIn[]): Promise<Fitted> {
+    const local = this.#models.find((m) => m.id === model)?.provider == null;
+    if (!local) return { messages: thread, leftOut: 0 };
+    const budget = Number(this.sampling.max_tokens);
+    try {
+      return await fitToContext(thread, Number.isFinite(budget) && budget > 0 ? budget : null, (messages) =>
+        chatsApi.countMessages(model, messages),
+      );
+    } catch {
+      return { messages: thread, leftOut: 0 };
+    }
   }
 
   #params(model: string, messages: ChatParams['messages']): ChatParams {

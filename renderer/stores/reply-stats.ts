@@ -8,7 +8,12 @@ export interface StreamClock {
   endedAt: number;
 }
 
-export function replyStats(clock: StreamClock, usage: Usage | null, plas: PlasReport | null): ReplyStats {
+export function replyStats(
+  clock: StreamClock,
+  usage: Usage | null,
+  plas: PlasReport | null,
+  leftOut: number | null = null,
+): ReplyStats {
   const ttftMs = clock.firstTokenAt === null ? null : clock.firstTokenAt - clock.sentAt;
   const tokens = usage?.completion_tokens ?? null;
   let tokensPerSecond: number | null = null;
@@ -18,5 +23,12 @@ export function replyStats(clock: StreamClock, usage: Usage | null, plas: PlasRe
     tokensPerSecond =
       tokens > 1 && decodeSeconds > 0 ? (tokens - 1) / decodeSeconds : tokens / ((clock.endedAt - clock.sentAt) / 1000);
   }
-  return { ttftMs, tokensPerSecond, promptTokens: usage?.prompt_tokens ?? null, completionTokens: tokens, plas };
+  return {
+    ttftMs,
+    tokensPerSecond,
+    promptTokens: usage?.prompt_tokens ?? null,
+    completionTokens: tokens,
+    plas,
+    leftOut,
+  };
 }

@@ -524,3 +524,49 @@ test('a 2,000-message thread keeps few rows in the DOM and scrolls top to bottom
   await page.emulateMedia({ colorScheme: 'light' });
   assert.deepEqual(errors, []);
 });
+
+test('a thread longer than the context is sent with its oldest turns left out, and the reply says how many', async () => {
+  // 300 turns (~6,000 tokens) against PLAS Mini's 2,048; a reply budget of 1,600 tokens leaves the prompt ~450, so
+  // the prefill stays short on SwiftShader. The reply is stopped at its first token: only the request matters here.
+  const thread = longThread(300);
+  thread.conversation.title = 'Over the context';
+  thread.conversation.sampling = { max_tokens: 1600, temperature: 0 };
+  const res = await api('/api/conversations/import', { method: 'POST', body: thread });
+  assert.equal(res.status, 201, res.body);
+  const id = res.json().conversation.id;
+  await page.reload();
+  await sidebar().getByRole('button', { name: 'Over the context' }).click();
+  await page.locator('[data-message-id]', { hasText: 'Reply 299.' }).waitFor();
+  const before = sent.length;
+  await send('And what did block 0 hold?');
+  const reply = replies().last();
+  // The reply is saved as it streams: its first text is in the store within the saver's 500 ms.
+  const lastSaved = async () => (await api(`/api/conversations/${id}`)).json().messages.at(-1);
+  for (let i = 0; i < 600 && !((await lastSaved()).role === 'assistant' && (await lastSaved()).content); i++) {
+    await page.waitForTimeout(100);
+  }
+  await page.keyboard.press('Escape');
+  await reply.locator('[data-stat="left-out"]').waitFor({ timeout: 30_000 });
+  const shown = await reply.locator('[data-stat="left-out"]').textContent();
+  const leftOut = Number(/^(\d+) earlier messages left out$/.exec(shown?.trim() ?? '')?.[1]);
+  assert.ok(leftOut > 200 && leftOut < 300, `left out: ${shown}`);
+
+  // What was sent: the newest turns only, starting with a user turn, ending with the question.
+  const request = sent.slice(before).find((r) => r.key === 'POST /v1/chat/completions')?.body as {
+    messages: { role: string; content: string }[];
+  };
+  assert.equal(request.messages.length, 301 - leftOut);
+  assert.equal(request.messages[0].role, 'user');
+  assert.equal(request.messages.at(-1)?.content, 'And what did block 0 hold?');
+  const count = await api('/api/tokenize', {
+    method: 'POST',
+    body: { model: 'plas-mini', messages: request.messages },
+  });
+  assert.ok(count.json().tokens + 1600 <= count.json().maxContext, count.body);
+
+  // Saved with the reply, so the thread shows it again when reopened.
+  const saved = (await api(`/api/conversations/${id}`)).json().messages.at(-1);
+  assert.equal(saved.metadata.leftOutMessages, leftOut);
+  await screenshot(page, 'chat-left-out');
+  assert.deepEqual(errors, []);
+});
