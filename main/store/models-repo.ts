@@ -106,6 +106,11 @@ export class ModelsRepository {
       .run(s.architecture, s.parameters, s.dtype, s.contextLength, s.sizeBytes, name);
   }
 
+  /** Points a name at another path (the bundled model of another copy of the app: registry.ts). */
+  movePath(name: string, path: string): boolean {
+    return this.db.prepare('UPDATE models SET path = ? WHERE name = ?').run(path, name).changes > 0;
+  }
+
   setKeepAlive(name: string, keepAliveMs: number | null): boolean {
     return this.db.prepare('UPDATE models SET keep_alive_ms = ? WHERE name = ?').run(keepAliveMs, name).changes > 0;
   }

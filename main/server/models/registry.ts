@@ -1,6 +1,7 @@
 /** Adding model folders to the registry: each is inspected first, so only loadable folders are ever registered. */
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { DuplicateModelError, type ModelRecord, type ModelsRepository } from '../../store/models-repo.ts';
+import { isBundledPath } from './bundled.ts';
 import { inspectModelFolder } from './inspect-folder.ts';
 import { checkModelName, nameFromFolder } from './model-names.ts';
 
@@ -35,8 +36,21 @@ function namingPath(path: string): string {
  */
 export async function registerModel(repo: ModelsRepository, path: string): Promise<string> {
   const folder = await inspectModelFolder(path);
-  const existing = repo.findByPath(folder.path);
+  const existing =
+    repo.findByPath(folder.path) ?? (isBundledPath(folder.path) ? bundledElsewhere(repo, folder.path) : undefined);
   if (!existing) return (await addModel(repo, folder.path)).name;
+  if (existing.path !== folder.path) repo.movePath(existing.name, folder.path);
   repo.updateSummary(existing.name, folder);
   return existing.name;
+}
+
+/**
+ * The bundled model as another copy of the app registered it in a shared data folder (another checkout, an older
+ * install): the folder's name, at a path ending in resources/models/<that name>. It is the same model, so its name,
+ * chats and saved settings move to this copy's folder instead of a second entry "plas-mini-2" appearing.
+ */
+function bundledElsewhere(repo: ModelsRepository, path: string): ModelRecord | undefined {
+  const name = basename(path);
+  const record = repo.get(name);
+  return record?.path.endsWith(sep + join('resources', 'models', name)) ? record : undefined;
 }

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DEFAULT_MODEL_DIR } from '../../../main/cli/default-model.ts';
 import { ModelFolderError } from '../../../main/server/models/folder-containment.ts';
 import { addModel, registerModel } from '../../../main/server/models/registry.ts';
 import { type Db, openDatabase } from '../../../main/store/database.ts';
@@ -61,6 +62,28 @@ test('an HF snapshot folder is named after its repository, and registerModel fin
   assert.equal(record.name, 'tiny-llama');
   assert.equal(record.architecture, 'LlamaForCausalLM');
   assert.equal(await registerModel(repo, snapshot), 'tiny-llama');
+});
+
+test('the bundled model registered by another copy of the app keeps its name and moves to this copy', async () => {
+  const other = { ...(await addModel(repo, DEFAULT_MODEL_DIR)), name: 'plas-mini' };
+  repo.remove(other.name);
+  // As another checkout sharing this data folder left it: same name, its own resources folder (gone since).
+  repo.add({ ...other, path: join(fake.home, 'old-checkout', 'resources', 'models', 'plas-mini') });
+  assert.equal(await registerModel(repo, DEFAULT_MODEL_DIR), 'plas-mini');
+  assert.equal(repo.get('plas-mini')?.path, DEFAULT_MODEL_DIR);
+  assert.deepEqual(
+    repo
+      .list()
+      .filter((m) => m.name.startsWith('plas-mini'))
+      .map((m) => m.name),
+    ['plas-mini'],
+  );
+  // A user's own model that happens to share the name is not taken over.
+  repo.remove('plas-mini');
+  repo.add({ ...other, path: join(fake.home, 'my-models', 'plas-mini') });
+  assert.equal(await registerModel(repo, DEFAULT_MODEL_DIR), 'plas-mini-2');
+  repo.remove('plas-mini');
+  repo.remove('plas-mini-2');
 });
 
 test('a GGUF the engine cannot run, or a file that is not GGUF, is refused with the reason', async () => {
