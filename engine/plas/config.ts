@@ -4,6 +4,8 @@
  * the values ("plas_encoder_top_k_left (70) must be <= plas_encoder_top_k_right (60)"). Top-k ranges, limits,
  * iterations, topkSearch and denseLastLayer are live (`mergePlasConfig`, applied from the next step); the block size is fixed when
  * a model loads, because the per-page key sums of the KV cache are laid out for it.
+ *
+ * This file imports nothing: the renderer reads its types (through main/server/routes/api-plas-types.ts).
  */
 
 export interface PlasConfig {

@@ -1,27 +1,16 @@
 /**
- * The shapes GET/PATCH /api/plas and POST /api/plas/reset answer with and take. This file imports nothing: the
- * renderer imports its types too (`import type`), so the two sides cannot drift apart; api-plas.ts checks that
- * PlasSettings is the engine's PlasConfig and PlasChange its PATCH schema.
+ * The shapes GET/PATCH /api/plas and POST /api/plas/reset answer with and take. This file imports only the
+ * engine's PLAS config types (a file that imports nothing): the renderer imports its types too (`import type`), so
+ * the two sides cannot drift apart; api-plas.ts checks that PlasChange is its PATCH schema.
  */
 
-/** What a request runs: dense attention, or PLAS. */
-export type AttentionBackendName = 'dense' | 'plas';
+import type { AttentionBackend, PlasConfig } from '../../../engine/plas/config.ts';
 
-/** The live PLAS settings (engine/plas/config.ts PlasConfig documents each). */
-export interface PlasSettings {
-  plas_encoder_top_k_left: number;
-  plas_encoder_top_k_right: number;
-  plas_decoder_top_k_left: number;
-  plas_decoder_top_k_right: number;
-  plas_use_encoder_seq_limit: number;
-  plas_use_decoder_seq_limit: number;
-  /** Fixed when the model loads. */
-  plas_block_size: number;
-  iterations: number;
-  /** The threshold search: "refined" keeps the asked count besides the always-kept blocks; "original" as published. */
-  topkSearch: 'original' | 'refined';
-  denseLastLayer: boolean;
-}
+/** What a request runs: dense attention, or PLAS. */
+export type AttentionBackendName = AttentionBackend;
+
+/** The live PLAS settings: the engine's PlasConfig (engine/plas/config.ts imports nothing, so the renderer may). */
+export type PlasSettings = PlasConfig;
 
 /** The settings a slider changes (an integer within bounds). */
 export type PlasNumberKey = Exclude<keyof PlasSettings, 'denseLastLayer' | 'topkSearch' | 'plas_block_size'>;

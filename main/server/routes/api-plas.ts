@@ -13,7 +13,7 @@ import type { AttentionBackend, PlasConfig } from '../../../engine/plas/config.t
 import { ModelSettingsRepository } from '../../store/model-settings-repo.ts';
 import { HttpError } from '../http-error.ts';
 import type { Agree, Same } from '../same-type.ts';
-import type { AttentionBackendName, PlasChange, PlasSettings, PlasState } from './api-plas-types.ts';
+import type { PlasChange, PlasState } from './api-plas-types.ts';
 import type { PlasApp, RouteDeps } from './deps.ts';
 
 /**
@@ -52,10 +52,7 @@ const PatchBody = Type.Object(
   { additionalProperties: false },
 );
 
-// The shapes the renderer uses are declared once, import-free (api-plas-types.ts): they must be the engine's and
-// the schema's exactly.
-type _ConfigAgrees = Agree<Same<PlasConfig, PlasSettings>>;
-type _BackendAgrees = Agree<Same<AttentionBackend, AttentionBackendName>>;
+// The PATCH body the renderer sends is declared once (api-plas-types.ts): it must be the schema's exactly.
 type _PatchAgrees = Agree<Same<Static<typeof PatchBody>, PlasChange>>;
 
 /** What is saved per model under settings.plas: every live field but the block size (fixed by the model). */
