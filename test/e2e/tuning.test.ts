@@ -104,6 +104,9 @@ test('the page shows the engine’s PLAS settings with units, and the empty stat
     `${config.plas_decoder_top_k_left} blocks`,
   );
   assert.match(await text(page.locator('output[data-key="plas_use_decoder_seq_limit"]')), /^[\d,]+ tokens$/);
+  // PLAS Mini's recommended config (plas_config.json) keeps 1 block per prompt query: singular.
+  assert.equal(config.plas_encoder_top_k_left, 1);
+  assert.equal(await text(page.locator('output[data-key="plas_encoder_top_k_left"]')), '1 block');
   assert.equal(await text(page.getByTestId('block-size')), '32 tokens');
   // The slider's maximum is the model's context in blocks (2,048 / 32), or the value in force when larger.
   assert.equal(await page.getByLabel('Prefill top-k, at least').getAttribute('max'), '64');
