@@ -107,7 +107,7 @@ test('Stop and Esc end a long reply mid-stream, and the text stops growing', asy
   await page.getByLabel('Max tokens').press('Tab');
   await assertAccessible(page);
   await screenshot(page, 'tuning');
-  await page.getByRole('link', { name: 'Chat' }).click();
+  await page.getByRole('link', { name: 'Chat', exact: true }).click();
   const box = page.getByRole('textbox', { name: 'Message' });
 
   for (const how of ['button', 'escape']) {

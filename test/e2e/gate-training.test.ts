@@ -116,7 +116,7 @@ test('a tiny training runs to the end, and the reload brings in the learned gate
   await now.waitFor({ timeout: 60_000 });
   assert.match(await text(now), /mini now runs learned gate on layers 0-3/);
 
-  await page.getByRole('link', { name: 'Models' }).click();
+  await page.getByRole('link', { name: 'Models', exact: true }).click();
   await page.locator('[data-field="models-gate"]', { hasText: 'Learned gate' }).waitFor();
   assert.deepEqual(errors, []);
 });

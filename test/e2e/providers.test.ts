@@ -263,7 +263,7 @@ test("chatting with the provider's model: the reply streams in, without a PLAS d
   page.on('request', (r) => {
     if (r.url().endsWith('/v1/chat/completions')) sent.push(r.postDataJSON());
   });
-  await page.getByRole('link', { name: 'Chat' }).click();
+  await page.getByRole('link', { name: 'Chat', exact: true }).click();
   const picker = page.getByLabel('Model', { exact: true });
   await picker
     .locator('optgroup[label="remote (Another PLAS Studio)"] option', { hasText: 'remote/plas-mini' })
@@ -292,7 +292,7 @@ test('the Tuning page shows the FastDeploy launch config of the ranges tuned her
     body: { name: 'fd', kind: 'fastdeploy', baseUrl: `http://127.0.0.1:${closedPort}/v1` },
   });
   assert.equal(fd.status, 201, fd.body);
-  await page.getByRole('link', { name: 'Tuning' }).click();
+  await page.getByRole('link', { name: 'Tuning', exact: true }).click();
   const exportSection = page.getByRole('region', { name: 'PLAS on your FastDeploy server' });
   const json = exportSection.locator('[data-field="plas-config-json"]');
   await json.waitFor();
@@ -336,7 +336,7 @@ test('the Tuning page shows the FastDeploy launch config of the ranges tuned her
 });
 
 test('removing a provider asks first; the remote going down leaves its model listed, disabled, with the reason', async () => {
-  await page.getByRole('link', { name: 'Models' }).click();
+  await page.getByRole('link', { name: 'Models', exact: true }).click();
   await row('fd').getByRole('button', { name: 'Remove fd' }).click();
   const dialog = page.getByRole('dialog', { name: 'Remove fd?' });
   await dialog.getByRole('button', { name: 'Cancel' }).click();
@@ -351,7 +351,7 @@ test('removing a provider asks first; the remote going down leaves its model lis
   await row('remote').getByRole('button', { name: 'Check now: remote' }).click();
   await health('remote').and(page.locator('[data-state="down"]')).waitFor({ timeout: 20_000 });
   const why = await text(row('remote').locator('[data-field="provider-down-reason"]'));
-  await page.getByRole('link', { name: 'Chat' }).click();
+  await page.getByRole('link', { name: 'Chat', exact: true }).click();
   const option = page.getByLabel('Model', { exact: true }).locator('option', { hasText: 'remote/plas-mini' });
   await option.waitFor({ state: 'attached' });
   assert.equal(await option.isDisabled(), true);
