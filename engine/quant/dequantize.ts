@@ -49,43 +49,8 @@ const DECODERS: Record<QuantType, BlockDecoder> = {
       out[o + j + 16] = f32(d * ((q >> 4) - 8));
     }
   },
-  q4_k(b, at, out, o) {
-    const d = f16At(b, at);
-    const dmin = f16At(b, at + 2);
-    for (let c = 0; c < 4; c++) {
-      const [s1, m1] = scaleMinK4(b, at + 4, 2 * c);
-      const [s2, m2] = scaleMinK4(b, at + 4, 2 * c + 1);
-      const d1 = f32(d * s1);
-      const dm1 = f32(dmin * m1);
-      const d2 = f32(d * s2);
-      const dm2 = f32(dmin * m2);
-      for (let l = 0; l < 32; l++) {
-        const q = b[at + 16 + 32 * c + l];
-        out[o + 64 * c + l] = f32(f32(d1 * (q & 15)) - dm1);
-        out[o + 64 * c + 32 + l] = f32(f32(d2 * (q >> 4)) - dm2);
-      }
-    }
-  },
-  q5_k(b, at, out, o) {
-    const d = f16At(b, at);
-    const dmin = f16At(b, at + 2);
-    for (let c = 0; c < 4; c++) {
-      const [s1, m1] = scaleMinK4(b, at + 4, 2 * c);
-      const [s2, m2] = scaleMinK4(b, at + 4, 2 * c + 1);
-      const d1 = f32(d * s1);
-      const dm1 = f32(dmin * m1);
-      const d2 = f32(d * s2);
-      const dm2 = f32(dmin * m2);
-      for (let l = 0; l < 32; l++) {
-        const q = b[at + 48 + 32 * c + l];
-        const h = b[at + 16 + l];
-        const lo = (q & 15) + ((h >> (2 * c)) & 1) * 16;
-        const hi = (q >> 4) + ((h >> (2 * c + 1)) & 1) * 16;
-        out[o + 64 * c + l] = f32(f32(d1 * lo) - dm1);
-        out[o + 64 * c + 32 + l] = f32(f32(d2 * hi) - dm2);
-      }
-    }
-  },
+  q4_k: (b, at, out, o) => dequantizeK45(b, at, out, o, false),
+  q5_k: (b, at, out, o) => dequantizeK45(b, at, out, o, true),
   q6_k(b, at, out, o) {
     const d = f16At(b, at + 208);
     const sc = (i: number) => (b[at + 192 + i] << 24) >> 24;
@@ -121,4 +86,31 @@ export function dequantize(type: QuantType, bytes: Uint8Array, rows: number, col
   const decode = DECODERS[type];
   for (let i = 0; i < blocks; i++) decode(bytes, i * blockBytes, out, i * blockElements);
   return out;
+}
+
+/**
+ * Q4_K and Q5_K share their layout: d and dmin (f16), twelve bytes of 6-bit scales and mins for eight 32-value
+ * sub-blocks, then the low nibbles (at byte 16, or 48 for Q5_K, whose bytes 16-47 hold each value's fifth bit: bit
+ * 2c of byte l for value l of sub-block 2c, bit 2c+1 for sub-block 2c+1).
+ */
+function dequantizeK45(b: Uint8Array, at: number, out: Float32Array, o: number, fifthBit: boolean): void {
+  const d = f16At(b, at);
+  const dmin = f16At(b, at + 2);
+  const qs = at + (fifthBit ? 48 : 16);
+  for (let c = 0; c < 4; c++) {
+    const [s1, m1] = scaleMinK4(b, at + 4, 2 * c);
+    const [s2, m2] = scaleMinK4(b, at + 4, 2 * c + 1);
+    const d1 = f32(d * s1);
+    const dm1 = f32(dmin * m1);
+    const d2 = f32(d * s2);
+    const dm2 = f32(dmin * m2);
+    for (let l = 0; l < 32; l++) {
+      const q = b[qs + 32 * c + l];
+      const h = fifthBit ? b[at + 16 + l] : 0;
+      const lo = (q & 15) | (((h >> (2 * c)) & 1) << 4);
+      const hi = (q >> 4) | (((h >> (2 * c + 1)) & 1) << 4);
+      out[o + 64 * c + l] = f32(f32(d1 * lo) - dm1);
+      out[o + 64 * c + 32 + l] = f32(f32(d2 * hi) - dm2);
+    }
+  }
 }
