@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
+from hf_folder import load_model as load_hf_model  # noqa: E402
 from model import LlamaForCausalLM, ModelConfig, apply_rotary  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -125,20 +126,6 @@ def unit_positions(T, block, tile, tiles, decode_rows, gen):
 # --- the model and the data ---
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
-        data = f.read()
-    dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = meta["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(data[start:end]), dtype=dtypes[meta["dtype"]]).reshape(meta["shape"])
-    return out
-
-
 def write_gate(path, layers, metadata):
     """plas_attention_mlp_weight.safetensors: model.layers.<i>.self_attn.attn_gate.weight, float32 [kv, block, d];
     written to a temporary file first, then renamed."""
@@ -163,17 +150,7 @@ def load_model(args):
         model = LlamaForCausalLM(ModelConfig(**state["config"]))
         model.load_state_dict(state["model"])
     else:
-        with open(os.path.join(args.model, "config.json")) as f:
-            c = json.load(f)
-        cfg = ModelConfig(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
-                          intermediate_size=c["intermediate_size"], num_hidden_layers=c["num_hidden_layers"],
-                          num_attention_heads=c["num_attention_heads"], num_key_value_heads=c["num_key_value_heads"],
-                          head_dim=c.get("head_dim", c["hidden_size"] // c["num_attention_heads"]),
-                          rms_norm_eps=c["rms_norm_eps"], rope_theta=c.get("rope_theta", 10000.0),
-                          max_position_embeddings=c["max_position_embeddings"])
-        model = LlamaForCausalLM(cfg)
-        tensors = read_safetensors(os.path.join(args.model, "model.safetensors"))
-        model.load_state_dict({n: t.float() for n, t in tensors.items() if n != "lm_head.weight"})
+        model = load_hf_model(args.model)
     model.eval()
     return model
 
@@ -251,6 +228,9 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=None, help="gate file (default: MODEL/plas_attention_mlp_weight.safetensors)")
+    p.add_argument("--checkpoint", default=None,
+                   help="resumable state (default: OUT.ckpt.pt); run the same command again to resume from it")
+    p.add_argument("--checkpoint-minutes", type=float, default=5)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -260,11 +240,30 @@ def main():
     W = [torch.full((cfg.num_key_value_heads, args.block, cfg.head_dim), 1.0 / args.block, requires_grad=True)
          for _ in range(cfg.num_hidden_layers)]
     opt = torch.optim.Adam(W, lr=args.lr or 2e-3 / args.block, betas=(0.9, 0.999), eps=1e-12)
-    before = evaluate(model, held, W, args)
     steps = max(1, int(args.tokens // (args.length * args.windows_per_step)))
     gen = torch.Generator().manual_seed(args.seed)
-    started = time.time()
-    for step in range(1, steps + 1):
+    out = args.out or os.path.join(args.model or os.path.dirname(args.ckpt), "plas_attention_mlp_weight.safetensors")
+    ckpt_path = args.checkpoint or f"{out}.ckpt.pt"
+    # What a checkpoint must agree on to be resumed: the run's own settings, not where it writes.
+    run = {k: getattr(args, k) for k in ("model", "ckpt", "work", "windows", "length", "block", "tokens", "tile",
+                                         "tiles", "decode_rows", "windows_per_step", "lr", "seed")}
+    step, before = 0, None
+    if os.path.exists(ckpt_path):
+        state = torch.load(ckpt_path)
+        if state["run"] != run:
+            sys.exit(f"{ckpt_path} belongs to another run ({state['run']}); remove it or pass --checkpoint")
+        with torch.no_grad():
+            for w, saved in zip(W, state["W"]):
+                w.copy_(saved)
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        step, before = state["step"], state["before"]
+        print(f"resumed from {ckpt_path} at step {step}/{steps}", flush=True)
+    if before is None:
+        before = evaluate(model, held, W, args)
+    started, first_step, last_save = time.time(), step, time.time()
+    while step < steps:
+        step += 1
         opt.zero_grad()
         total = 0.0
         for _ in range(args.windows_per_step):
@@ -277,15 +276,22 @@ def main():
                 (loss / args.windows_per_step).backward()
                 total += loss.item() / (args.windows_per_step * len(qk))
         opt.step()
-        if step % 50 == 0 or step == steps:
-            rate = step * args.windows_per_step * args.length / (time.time() - started)
-            print(json.dumps({"step": step, "steps": steps, "loss": round(total, 5), "tokens_per_s": round(rate)}),
-                  flush=True)
+        elapsed = time.time() - started
+        if step % 10 == 0 or step == steps:
+            rate = (step - first_step) * args.windows_per_step * args.length / elapsed
+            eta = (steps - step) * args.windows_per_step * args.length / rate
+            print(json.dumps({"step": step, "steps": steps, "loss": round(total, 5), "tokens_per_s": round(rate),
+                              "eta_min": round(eta / 60, 1)}), flush=True)
+        if time.time() - last_save > args.checkpoint_minutes * 60 or step == steps:
+            tmp = f"{ckpt_path}.tmp"
+            torch.save({"run": run, "W": [w.detach().clone() for w in W], "optimizer": opt.state_dict(),
+                        "generator": gen.get_state(), "step": step, "before": before}, tmp)
+            os.replace(tmp, ckpt_path)  # never a half-written checkpoint
+            last_save = time.time()
     after = evaluate(model, held, W, args)
     for layer, (b, a) in enumerate(zip(before, after)):
         print(json.dumps({"layer": layer, "holdout_loss": [round(b[0], 4), round(a[0], 4)],
                           "holdout_recall": [round(b[1], 4), round(a[1], 4)]}))
-    out = args.out or os.path.join(args.model or os.path.dirname(args.ckpt), "plas_attention_mlp_weight.safetensors")
     write_gate(out, W, {"format": "pt", "block_size": str(args.block), "trained_tokens": str(int(args.tokens)),
                         "tool": "tools/train/distil_gate.py"})
     print(f"gate written to {out}")

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hf_folder import config_of, weights_of
 from model import LlamaForCausalLM, ModelConfig
 
 
@@ -41,8 +42,11 @@ def parse_args():
                    help="comma-separated share of each phase's sequences to train on, e.g. 1,0.5,0.6 (default: all); "
                         "the learning-rate schedule spans the shortened run")
     p.add_argument("--init", default=None,
-                   help="start from the weights of this checkpoint (e.g. another run's ckpt.pt), with a fresh optimizer "
-                        "and schedule: continued training on new phases, such as more 2,048-token sequences")
+                   help="start from the weights of this checkpoint (another run's ckpt.pt) or model folder (export.py's, "
+                        "e.g. resources/models/plas-mini), with a fresh optimizer and schedule: continued training on "
+                        "new phases, such as longer sequences")
+    p.add_argument("--rope-theta", type=float, default=None,
+                   help="RoPE base (default: 10000, or the --init model's); raise it to train past the init's length")
     p.add_argument("--no-bf16", action="store_true", help="train in float32 throughout")
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--hidden", type=int, default=256)
@@ -101,13 +105,39 @@ def repeat_loss(model, vocab_size, bf16):
     return F.cross_entropy(second.reshape(-1, second.shape[-1]), x[:, 49:].reshape(-1)).item()
 
 
-def load_checkpoint(path, cfg, model):
-    """A checkpoint's state, its weights loaded into `model`; it must have been trained with the same config."""
+# What --init may change: the length trained to and the RoPE base (the shapes must match).
+CONTINUABLE = ("max_position_embeddings", "rope_theta")
+
+
+def load_checkpoint(path, cfg, model, continuing=False):
+    """A checkpoint's state, its weights loaded into `model`; it must have been trained with the same config (the same
+    shapes only, when `continuing` another run's weights on longer sequences)."""
     state = torch.load(path)
-    if state["config"] != cfg.to_dict():
+    mine, theirs = cfg.to_dict(), dict(state["config"])
+    if continuing:
+        theirs.update({k: mine[k] for k in CONTINUABLE})
+    if theirs != mine:
         raise SystemExit(f"{path} was trained with {state['config']}, not {cfg.to_dict()}")
     model.load_state_dict(state["model"])
     return state
+
+
+def init_config(path):
+    """The config of --init (a checkpoint or a model folder), or None."""
+    if path is None:
+        return None
+    return config_of(path) if os.path.isdir(path) else ModelConfig(**torch.load(path)["config"])
+
+
+def load_init(path, cfg, model):
+    if os.path.isdir(path):
+        init = config_of(path).to_dict()
+        mine = cfg.to_dict()
+        if {k: v for k, v in init.items() if k not in CONTINUABLE} != {k: v for k, v in mine.items() if k not in CONTINUABLE}:
+            raise SystemExit(f"{path} has config {init}, which does not match {mine}")
+        model.load_state_dict(weights_of(path))
+        return "a model folder"
+    return f"its step {load_checkpoint(path, cfg, model, continuing=True)['step']}"
 
 
 def save(path, state):
@@ -123,7 +153,10 @@ def main():
     with open(os.path.join(work, "meta.json")) as f:
         meta = json.load(f)
     phases = load_phases(work, meta)
+    init = init_config(args.init)
+    rope_theta = args.rope_theta or (init.rope_theta if init else 10000.0)
     cfg = ModelConfig(
+        rope_theta=rope_theta,
         vocab_size=meta["vocabSize"],
         hidden_size=args.hidden,
         intermediate_size=args.intermediate,
@@ -165,8 +198,7 @@ def main():
         step = state["step"]
         print(f"resumed from {ckpt_path} at step {step}/{total}", flush=True)
     elif args.init:
-        state = load_checkpoint(args.init, cfg, model)
-        print(f"initialised from {args.init} (its step {state['step']})", flush=True)
+        print(f"initialised from {args.init} ({load_init(args.init, cfg, model)})", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters, {cfg.to_dict()}", flush=True)
     print(f"{total} steps: {steps_per_phase} per phase, of {batch_tokens} tokens", flush=True)
