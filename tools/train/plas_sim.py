@@ -1,16 +1,31 @@
-"""PLAS block selection simulated in PyTorch on a training checkpoint: pass-key accuracy on probe.py's prompts when
-the sparse layers attend only to the blocks a selection keeps, and the share of blocks kept. For finding what makes
-retrieval survive sparsity (which layer, which queries, which pooling, block size, top-k, union) in minutes, before
-measuring the answer on the engine with `plas eval retrieval`. Exploration only: the engine's PLAS is its WGSL kernels
-and their TypeScript twins; this simulates their rules with exact top-k in place of the binary search.
+"""PLAS block selection simulated in PyTorch: pass-key accuracy when the sparse layers attend only to the blocks a
+selection keeps, and the share of blocks kept, in prefill and in decode. For finding what makes retrieval survive
+sparsity (which layer, which pooling, block size, top-k) in minutes, and for the model card's table at lengths the
+engine on SwiftShader cannot afford; `plas eval retrieval` on the engine confirms it on fewer samples. Exploration
+only: the engine's PLAS is its WGSL kernels and their TypeScript twins; this simulates their rules with an exact
+top-k in place of the threshold search.
 
-    python3 tools/train/plas_sim.py --work WORK [--pooling mean|gate|oracle|dense] [--top-k 5] [--block 64]
+    python3 tools/train/plas_sim.py --model resources/models/plas-mini --probes PROBES.json \\
+        --pooling dense,mean,gate --length 2048,4096,8192 --top-k 0.015 --decode-top-k 0.06 [--json FILE]
 
-Selection, per query row and head, over the blocks the row can see: scores = q . Kc (Kc = the block's mean key, or
-the learned gate's weighted sum of --gate), or for the oracle the true attention max-pooled per block; keep the
---top-k best (a number of blocks, or below 1 a fraction of the row's candidates) and always block 0, the row's own
-block and the one before it. Rows then share blocks as the engine does: the GQA group's heads and --tile consecutive
-tokens take the union of their choices (--union or), or choose once from their summed scores (--union pooled)."""
+PROBES.json: tools/train/probes.ts writes the engine evaluation's own prompts (the default: WORK/probe-passkey.json
+with --work, prepare.ts's probes). The model: --model (a Hugging Face folder) or --ckpt / WORK/ckpt.pt.
+
+The rules, as the engine's refined top-k search (engine/plas, "topkSearch": "refined"):
+- Per query row and KV head, blocks of --block tokens; a row's candidates are the blocks it can see. Block 0, the row's
+  own block and the one before it are always kept; of the others the row keeps its top k by score (q . Kc over the
+  GQA group's heads summed as a union: each head's top k, OR-ed), where Kc is the block's mean key (mean), the learned
+  gate's weighted sum (gate), or, for the oracle, the true attention max-pooled per block.
+- k: --top-k in prefill, --decode-top-k in decode steps, each a number of blocks or, below 1, a fraction of the
+  blocks at the probe's length (the engine eval's scaling: ceil(f x ceil(length / block))); 1e9 = dense.
+- Prefill rows share their choice over tiles of --tile tokens (the engine's union tile, 16); decode rows choose alone.
+- Rows that see fewer tokens than --encoder-limit (prefill) or --decoder-limit (decode) attend densely (the engine's
+  plas_use_*_seq_limit), and count as keeping every block.
+- --layers: the sparse layers (default: all, as PLAS Mini's plas_config.json; --dense-last-layer leaves the last one
+  dense).
+
+Prefill runs once per probe in query chunks (exact, causal); the answer is decoded greedily with a KV cache, one
+row per step, so an 8,192-token probe costs one prefill and a few cheap steps."""
 
 import argparse
 import json
@@ -18,11 +33,17 @@ import math
 import os
 import struct
 import sys
+import time
 
 import torch
 import torch.nn.functional as F
 
-from model import LlamaForCausalLM, ModelConfig, apply_rotary
+sys.path.insert(0, os.path.dirname(__file__))
+from hf_folder import load_model as load_hf_model  # noqa: E402
+from model import LlamaForCausalLM, ModelConfig, apply_rotary  # noqa: E402
+
+DENSE = 1e9
+CHUNK = 512  # prefill query rows per step: a multiple of the tile, so tiles never straddle chunks
 
 
 def load_gate(path):
@@ -41,152 +62,208 @@ def load_gate(path):
     return out
 
 
-class SparseAttention:
-    def __init__(self, args, num_layers, gate):
-        self.a = args
-        self.sparse_layers = set(args.layers) if args.layers else set(range(num_layers - 1))
-        self.gate = gate
-        self.kv = None
-        self.prompt_tokens = 0  # set per probe: rows past it are decode steps
-        self.kept = torch.zeros(4, dtype=torch.float64)  # kept, candidates: prefill rows; then decode rows
+class Selection:
+    """One mode's rules and its running block counts: [kept, candidates] for prefill rows, then for decode rows."""
 
-    def block_scores(self, layer, q, k, probs, nb):  # q (h, T, d), k (kv, T, d), probs (h, T, T) -> (h, T, nb)
-        a, (h, T, d), kv = self.a, q.shape, k.shape[0]
-        B, pad = a.block, nb * a.block - T
-        if a.pooling == "oracle":
-            return F.pad(probs, (0, pad)).view(h, T, nb, B).amax(-1)
-        blocks = F.pad(k, (0, 0, 0, pad)).view(kv, nb, B, d)
-        if a.pooling == "gate" and layer in self.gate:
-            kc = (blocks * self.gate[layer][:, None]).sum(2)
-        else:  # mean over the tokens present
-            present = torch.clamp(T - torch.arange(nb) * B, max=B).float()
-            kc = blocks.sum(2) / present[None, :, None]
-        return q @ kc.repeat_interleave(h // kv, 0).transpose(-1, -2)
+    def __init__(self, pooling, block, gate, sparse_layers, tile, limits):
+        self.pooling, self.block, self.gate = pooling, block, gate
+        self.sparse_layers, self.tile, self.limits = sparse_layers, tile, limits
+        self.kept = torch.zeros(4, dtype=torch.float64)
+        self.top_k = (DENSE, DENSE)  # (prefill, decode) blocks; set per probe
 
-    def select(self, scores, candidate, n, top_k, tile):
-        """keep (kv, T, nb): each row's top_k (blocks, or below 1 a share of its candidates) and forced blocks,
-        OR-ed over the GQA group and over tiles of `tile` tokens."""
-        h, T, nb = scores.shape
+    def block_keys(self, layer, k):  # k (kv, T, d) -> Kc (kv, nb, d) over the blocks present
+        kv, T, d = k.shape
+        B = self.block
+        nb = (T + B - 1) // B
+        blocks = F.pad(k, (0, 0, 0, nb * B - T)).view(kv, nb, B, d)
+        if self.pooling == "gate":
+            if layer not in self.gate:
+                sys.exit(f"the gate has no layer {layer}")
+            return (blocks * self.gate[layer][:, None]).sum(2)
+        present = torch.clamp(T - torch.arange(nb) * B, max=B).float()
+        return blocks.sum(2) / present[None, :, None]
+
+    def keep(self, scores, positions, top_k, tile):
+        """scores (h, n, nb) for rows at `positions` (n,) -> kept blocks (kv, n, nb), with the forced blocks, the
+        GQA group's union and the tile union; rows below the dense limit keep every candidate."""
+        h, n, nb = scores.shape
         kv = self.kv
-        k_row = torch.ceil(top_k * n.float()).long() if top_k < 1 else torch.full((T,), int(top_k))
-        k_row = torch.minimum(k_row.clamp(min=1), n)
-        threshold = scores.sort(-1, descending=True).values.gather(-1, (k_row - 1)[None, :, None].expand(h, T, 1))
-        keep = (scores >= threshold) & candidate[None]  # (h, T, nb)
-        pos, own = torch.arange(T), n - 1
-        keep[:, :, 0] = True
-        keep[:, pos, own] = True
-        keep[:, pos, (own - 1).clamp(min=0)] = True
-        keep = keep.view(kv, h // kv, T, nb).any(1)  # the GQA group's union
-        if tile > 1:  # the token union of each tile
-            tiles = (T + tile - 1) // tile
-            u = F.pad(keep, (0, 0, 0, tiles * tile - T)).view(kv, tiles, tile, nb).any(2)
-            keep = u.repeat_interleave(tile, 1)[:, :T] & candidate[None]
-        return keep
+        own = positions // self.block
+        b = torch.arange(nb)
+        candidate = b[None, :] <= own[:, None]  # (n, nb)
+        forced = (b[None, :] == 0) | (b[None, :] == own[:, None]) | (b[None, :] == (own - 1)[:, None])
+        free = candidate & ~forced
+        k = min(int(top_k), nb)
+        s = scores.masked_fill(~free[None], float("-inf"))
+        chosen = torch.zeros_like(s, dtype=torch.bool)
+        if k > 0:
+            top = s.topk(k, -1).indices
+            chosen.scatter_(-1, top, True)
+        keep = ((chosen & free[None]) | forced[None]).view(kv, h // kv, n, nb).any(1)  # (kv, n, nb)
+        if tile > 1:  # rows start tile-aligned; a last partial tile is padded
+            tiles = (n + tile - 1) // tile
+            u = F.pad(keep, (0, 0, 0, tiles * tile - n)).view(kv, tiles, tile, nb).any(2)
+            keep = u.repeat_interleave(tile, 1)[:, :n] & candidate[None]
+        return keep, candidate
 
-    def __call__(self, layer, q, k, v):  # q (h, T, d), k, v (kv, T, d) -> (h, T, d)
-        a, (h, T, d), kv = self.a, q.shape, k.shape[0]
-        rep, B = h // kv, a.block
+    def attend(self, layer, q, k, v, start, decode):
+        """Rows start .. start + n - 1 of q (h, n, d) over keys k, v (kv, start + n, d) -> (h, n, d)."""
+        h, n, d = q.shape
+        kv, T, _ = k.shape
+        rep, B = h // kv, self.block
         self.kv = kv
         k_rep, v_rep = k.repeat_interleave(rep, 0), v.repeat_interleave(rep, 0)
-        pos = torch.arange(T)
-        logits = (q @ k_rep.transpose(-1, -2)) / math.sqrt(d)
-        logits = logits.masked_fill(pos[None, :] > pos[:, None], float("-inf"))
-        dense = logits.softmax(-1) @ v_rep
-        if a.pooling == "dense" or layer not in self.sparse_layers:
-            return dense
+        positions = torch.arange(start, start + n)
+        logits = (q @ k_rep.transpose(-1, -2)) / math.sqrt(d)  # (h, n, T)
+        logits = logits.masked_fill(torch.arange(T)[None, :] > positions[:, None], float("-inf"))
+        top_k = self.top_k[1 if decode else 0]
+        if self.pooling == "dense" or layer not in self.sparse_layers or top_k >= DENSE:
+            return logits.softmax(-1) @ v_rep
         nb = (T + B - 1) // B
-        own = pos // B
-        candidate = torch.arange(nb)[None, :] <= own[:, None]  # (T, nb)
-        scores = self.block_scores(layer, q, k, logits.softmax(-1), nb)
-        tiles = (T + a.tile - 1) // a.tile
-        if a.union == "pooled":  # one choice per (kv head, tile) from the summed scores of its rows
-            s = scores.masked_fill(~candidate[None], 0.0).view(kv, rep, T, nb).sum(1)
-            s = F.pad(s, (0, 0, 0, tiles * a.tile - T)).view(kv, tiles, a.tile, nb).sum(2)
-            scores = s.repeat_interleave(a.tile, 1)[:, :T].repeat_interleave(rep, 0)
-        scores = scores.masked_fill(~candidate[None], float("-inf"))
-        n = own + 1
-        keep = self.select(scores, candidate, n, a.top_k, a.tile if a.union == "or" else 1)
-        P = self.prompt_tokens  # rows from here on are decode steps: their own top-k, no token union
-        if a.decode_top_k is not None and P < T:
-            keep[:, P:] = self.select(scores, candidate, n, a.decode_top_k, 1)[:, P:]
-        prefill = slice(0, min(P, T))
-        self.kept += torch.tensor(
-            [keep[:, prefill].sum().item(), candidate[prefill].sum().item() * kv,
-             keep[:, P:].sum().item(), candidate[P:].sum().item() * kv],
-            dtype=torch.float64,
-        )
-        tokens = keep.repeat_interleave(B, -1)[..., :T].repeat_interleave(rep, 0)  # (h, T, T)
-        out = logits.masked_fill(~tokens, float("-inf")).softmax(-1) @ v_rep
-        if a.dense_tail:  # the last rows (question and answer) attend densely
-            out[:, T - a.dense_tail :] = dense[:, T - a.dense_tail :]
-        return out
+        if self.pooling == "oracle":
+            probs = F.pad(logits.softmax(-1), (0, nb * B - T))
+            scores = probs.view(h, n, nb, B).amax(-1)
+        else:
+            scores = q @ self.block_keys(layer, k).repeat_interleave(rep, 0).transpose(-1, -2)  # (h, n, nb)
+        keep, candidate = self.keep(scores, positions, top_k, 1 if decode else self.tile)
+        limit = self.limits[1 if decode else 0]
+        if decode:
+            dense_rows = positions + 1 < limit
+        else:  # a tile is dense when its last row sees fewer tokens than the limit, as the engine's plan decides
+            last = (positions // self.tile) * self.tile + self.tile - 1
+            dense_rows = last + 1 < limit
+        keep = keep | (dense_rows[None, :, None] & candidate[None])
+        i = 2 if decode else 0
+        self.kept[i] += keep.sum().item()
+        self.kept[i + 1] += candidate.sum().item() * kv
+        tokens = keep.repeat_interleave(B, -1)[..., :T].repeat_interleave(rep, 0)  # (h, n, T)
+        return logits.masked_fill(~tokens, float("-inf")).softmax(-1) @ v_rep
 
 
-def last_logits(model, attention, ids):
-    """The model's forward with `attention` in place of its own; logits of the last position."""
-    cfg, T = model.cfg, len(ids)
+def run_layers(model, sel, x, start, caches, decode):
+    """x (1, n, hidden) at positions start ..; caches: per layer [k, v] (kv, start, d), extended in place."""
+    cfg = model.cfg
     h, kv, d = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
-    cos, sin = model.rope(T)
-    x = model.model.embed_tokens(torch.tensor([ids]))
+    n = x.shape[1]
+    cos, sin = model.rope(start + n)
+    cos, sin = cos[start:], sin[start:]
     for i, layer in enumerate(model.model.layers):
         at, y = layer.self_attn, layer.input_layernorm(x)
-        q = apply_rotary(at.q_proj(y).view(1, T, h, d).transpose(1, 2), cos, sin)[0]
-        k = apply_rotary(at.k_proj(y).view(1, T, kv, d).transpose(1, 2), cos, sin)[0]
-        v = at.v_proj(y).view(1, T, kv, d).transpose(1, 2)[0]
-        x = x + at.o_proj(attention(i, q, k, v).transpose(0, 1).reshape(1, T, h * d))
+        q = apply_rotary(at.q_proj(y).view(1, n, h, d).transpose(1, 2), cos, sin)[0]
+        k = apply_rotary(at.k_proj(y).view(1, n, kv, d).transpose(1, 2), cos, sin)[0]
+        v = at.v_proj(y).view(1, n, kv, d).transpose(1, 2)[0]
+        caches[i][0] = torch.cat([caches[i][0], k], 1)
+        caches[i][1] = torch.cat([caches[i][1], v], 1)
+        out = sel.attend(i, q, caches[i][0], caches[i][1], start, decode)
+        x = x + at.o_proj(out.transpose(0, 1).reshape(1, n, h * d))
         x = x + layer.mlp(layer.post_attention_layernorm(x))
-    return (model.model.norm(x) @ model.model.embed_tokens.weight.T)[0, -1]
+    return model.model.norm(x[:, -1]) @ model.model.embed_tokens.weight.T  # (1, vocab): the last row's logits
+
+
+def answer(model, sel, ids, steps):
+    """Greedy tokens after `ids`: chunked prefill (each chunk's rows see the cache so far), then decode steps."""
+    cfg = model.cfg
+    empty = torch.zeros(cfg.num_key_value_heads, 0, cfg.head_dim)
+    caches = [[empty, empty] for _ in model.model.layers]
+    # Layer by layer over the whole prompt would hold every layer's activations; chunk by chunk through all layers
+    # is the same computation (causal) and keeps memory to one chunk's rows.
+    for start in range(0, len(ids), CHUNK):
+        x = model.model.embed_tokens(torch.tensor([ids[start : start + CHUNK]]))
+        logits = run_layers(model, sel, x, start, caches, decode=False)
+    out = []
+    for step in range(steps):
+        token = int(logits[0].argmax())
+        out.append(token)
+        if step + 1 < steps:
+            x = model.model.embed_tokens(torch.tensor([[token]]))
+            logits = run_layers(model, sel, x, len(ids) + step, caches, decode=True)
+    return out
+
+
+def blocks_for(value, length, block):
+    """A top-k flag in blocks: a count, or below 1 a fraction of the blocks at `length` (the engine eval's scaling)."""
+    if value >= DENSE:
+        return DENSE
+    return max(1, math.ceil(value * math.ceil(length / block))) if value < 1 else int(value)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--work", required=True, help="WORK with ckpt.pt and probe-passkey.json")
-    p.add_argument("--ckpt", help="another checkpoint (default WORK/ckpt.pt)")
-    p.add_argument("--gate", default=os.path.join(os.path.dirname(__file__), "..", "..", "resources", "models",
-                                                   "plas-mini", "plas_attention_mlp_weight.safetensors"))
-    p.add_argument("--pooling", choices=["dense", "mean", "gate", "oracle"], default="mean")
-    p.add_argument("--block", type=int, default=64)
-    p.add_argument("--top-k", type=float, default=5)
-    p.add_argument("--decode-top-k", type=float, help="top-k of decode rows (default: --top-k); 1e9 = dense")
-    p.add_argument("--union", choices=["or", "pooled"], default="or")
-    p.add_argument("--tile", type=int, default=16, help="tokens of a union tile (the engine's prefill tile: 16)")
-    p.add_argument("--layers", type=lambda v: [int(x) for x in v.split(",")], help="sparse layers (all but the last)")
-    p.add_argument("--dense-tail", type=int, default=0, help="the last N rows attend densely (a diagnosis)")
-    p.add_argument("--length", type=int, default=2048)
-    p.add_argument("--samples", type=int, default=10)
+    p.add_argument("--work", help="WORK with ckpt.pt and probe-passkey.json")
+    p.add_argument("--ckpt", help="a checkpoint (default WORK/ckpt.pt)")
+    p.add_argument("--model", help="a Hugging Face model folder instead of a checkpoint")
+    p.add_argument("--probes", help="probes file (default WORK/probe-passkey.json)")
+    p.add_argument("--gate", help="gate file (default MODEL/plas_attention_mlp_weight.safetensors)")
+    p.add_argument("--pooling", default="mean", help="comma-separated: dense, mean, gate, oracle")
+    p.add_argument("--block", type=int, default=32)
+    p.add_argument("--top-k", type=float, default=1, help="prefill blocks per row besides the forced ones")
+    p.add_argument("--decode-top-k", type=float, help="decode blocks per row (default: --top-k); 1e9 = dense")
+    p.add_argument("--tile", type=int, default=16, help="tokens of a prefill union tile (the engine's: 16)")
+    p.add_argument("--encoder-limit", type=int, default=0, help="prefill rows seeing fewer tokens attend densely")
+    p.add_argument("--decoder-limit", type=int, default=0, help="decode rows seeing fewer tokens attend densely")
+    p.add_argument("--layers", type=lambda v: [int(x) for x in v.split(",")], help="sparse layers (default: all)")
+    p.add_argument("--dense-last-layer", action="store_true")
+    p.add_argument("--length", default="2048", help="comma-separated probe lengths")
+    p.add_argument("--samples", type=int, default=50, help="probes per length (at most)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", help="append one JSON line per row to this file too")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    state = torch.load(a.ckpt or os.path.join(a.work, "ckpt.pt"))
-    model = LlamaForCausalLM(ModelConfig(**state["config"]))
-    model.load_state_dict(state["model"])
+    if CHUNK % a.tile:
+        sys.exit(f"--tile must divide {CHUNK}")
+    if a.model:
+        model = load_hf_model(a.model)
+    else:
+        if not (a.ckpt or a.work):
+            sys.exit("give --model, --ckpt or --work")
+        state = torch.load(a.ckpt or os.path.join(a.work, "ckpt.pt"))
+        model = LlamaForCausalLM(ModelConfig(**state["config"]))
+        model.load_state_dict(state["model"])
     model.eval()
-    gate = load_gate(a.gate) if a.pooling == "gate" else {}
-    for layer, w in gate.items():
-        if w.shape[1] != a.block:
-            sys.exit(f"{a.gate}: layer {layer}'s gate is for blocks of {w.shape[1]} tokens, not --block {a.block}")
-    attention = SparseAttention(a, model.cfg.num_hidden_layers, gate)
-    with open(os.path.join(a.work, "probe-passkey.json")) as f:
-        probes = [x for x in json.load(f) if x["length"] == a.length][: a.samples]
-    correct, misses = 0, []
-    with torch.no_grad():
-        for probe in probes:
-            ids, out = list(probe["ids"]), []
-            attention.prompt_tokens = len(ids)
-            for _ in probe["answerIds"]:  # greedy, one whole forward per token
-                ids.append(int(last_logits(model, attention, ids).argmax()))
-                out.append(ids[-1])
-            correct += out == probe["answerIds"]
-            if out != probe["answerIds"]:
-                misses.append(round(probe["depth"], 2))
-    kept = attention.kept
-    print(json.dumps({
-        "pooling": a.pooling, "block": a.block, "top_k": a.top_k, "union": a.union, "tile": a.tile,
-        "accuracy": f"{correct}/{len(probes)}", "missed_depths": misses,
-        "prefill_density": round((kept[0] / kept[1]).item(), 3) if kept[1] else 1.0,
-        "decode_density": round((kept[2] / kept[3]).item(), 3) if kept[3] else 1.0,
-        "sparse_layer_density": round((kept[0] + kept[2]).item() / (kept[1] + kept[3]).item(), 3) if kept[1] else 1.0,
-    }))
+    poolings = a.pooling.split(",")
+    for pooling in poolings:
+        if pooling not in ("dense", "mean", "gate", "oracle"):
+            sys.exit(f"--pooling: unknown {pooling}")
+    gate = {}
+    if "gate" in poolings:
+        path = a.gate or os.path.join(a.model or "", "plas_attention_mlp_weight.safetensors")
+        gate = load_gate(path)
+        for layer, w in gate.items():
+            if w.shape[1] != a.block:
+                sys.exit(f"{path}: layer {layer}'s gate is for blocks of {w.shape[1]} tokens, not --block {a.block}")
+    layers = model.cfg.num_hidden_layers
+    sparse = set(a.layers) if a.layers else set(range(layers - 1 if a.dense_last_layer else layers))
+    probes_path = a.probes or os.path.join(a.work or "", "probe-passkey.json")
+    with open(probes_path) as f:
+        probes = json.load(f)
+    decode_top_k = a.decode_top_k if a.decode_top_k is not None else a.top_k
+    for length in [int(x) for x in a.length.split(",")]:
+        chosen = [x for x in probes if x["length"] == length][: a.samples]
+        if not chosen:
+            sys.exit(f"{probes_path}: no probes of length {length}")
+        for pooling in poolings:
+            sel = Selection(pooling, a.block, gate, sparse, a.tile, (a.encoder_limit, a.decoder_limit))
+            sel.top_k = (blocks_for(a.top_k, length, a.block), blocks_for(decode_top_k, length, a.block))
+            started, correct, misses = time.time(), 0, []
+            with torch.no_grad():
+                for probe in chosen:
+                    out = answer(model, sel, list(probe["ids"]), len(probe["answerIds"]))
+                    correct += out == probe["answerIds"]
+                    if out != probe["answerIds"]:
+                        misses.append(round(probe["depth"], 2))
+            k = sel.kept
+            row = {
+                "length": length, "pooling": pooling, "block": a.block, "samples": len(chosen),
+                "accuracy": f"{correct}/{len(chosen)}", "correct": correct, "missed_depths": misses,
+                "top_k": None if pooling == "dense" else [sel.top_k[0], sel.top_k[1]],
+                "prefill_density": round((k[0] / k[1]).item(), 4) if k[1] else 1.0,
+                "decode_density": round((k[2] / k[3]).item(), 4) if k[3] else 1.0,
+                "sparse_layers": sorted(sparse), "seconds": round(time.time() - started, 1),
+            }
+            print(json.dumps(row), flush=True)
+            if a.json:
+                with open(a.json, "a") as f:
+                    f.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -81,8 +81,13 @@ export function scaledTopK(length: number, blockSize: number, f: [number, number
   return { left, right, limit: left * blockSize };
 }
 
-function documents(model: LoadedModel, o: RetrievalOptions, length: number): NeedleDocument[] {
-  const tok = model.tokenizer;
+/** The documents of one length, the same for every mode (and for tools/train/probes.ts, which hands them to the
+ * PyTorch simulation). */
+export function retrievalDocuments(
+  tok: LoadedModel['tokenizer'],
+  o: Pick<RetrievalOptions, 'samples' | 'depths' | 'task' | 'seed' | 'filler'>,
+  length: number,
+): NeedleDocument[] {
   const count = (t: string) => tok.encode(t, { addSpecialTokens: false }).length;
   const haystack = new Haystack(o.filler, count);
   const rng = new SamplingRng(o.seed * 1_000_003 + length);
@@ -210,7 +215,7 @@ export async function evalRetrieval(
     if (length > model.config.maxPositionEmbeddings) {
       throw new RangeError(`length ${length} exceeds the model's context (${model.config.maxPositionEmbeddings})`);
     }
-    const docs = documents(model, o, length);
+    const docs = retrievalDocuments(model.tokenizer, o, length);
     for (const mode of o.modes) {
       const row = await runMode(gpu, model, mode, docs, o, length, blockSize);
       rows.push(row);
