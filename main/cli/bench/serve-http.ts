@@ -9,7 +9,7 @@
 import { benchPrompt, percentile, type ServeBenchRow } from './serve-bench.ts';
 
 /** The in-process row's figures, measured at the client (the server's step counts are not visible from here). */
-export type HttpBenchRow = Omit<ServeBenchRow, 'variant' | 'steps' | 'preemptions'>;
+export type HttpBenchRow = Omit<ServeBenchRow, 'variant' | 'attention' | 'plasDensity' | 'steps' | 'preemptions'>;
 
 export interface HttpBenchOptions {
   /** The server's base URL, e.g. http://127.0.0.1:8188 (a trailing /v1 is accepted). */

@@ -9,6 +9,7 @@ import { benchKernels, kernelTableHeader, kernelTableRow } from '../bench/kernel
 import { proxyBenchCommand } from '../bench/proxy-bench.ts';
 import { quantModelCommand } from '../bench/quant-model-command.ts';
 import {
+  attentionRatios,
   benchServe,
   SERVE_VARIANTS,
   type ServeVariant,
@@ -98,6 +99,11 @@ export function benchCommand(): Command {
       )
       .option('--no-plas', 'a dense engine that keeps no PLAS key sums (to measure what keeping them costs)')
       .option(
+        '--compare-attention',
+        "run every level dense and then with PLAS (the model's recommended settings unless --plas-attention-config " +
+          'says otherwise) on the same prompts, and print PLAS time to first token and per output token over dense',
+      )
+      .option(
         '--url <url>',
         'send the same load over HTTP (streaming /v1/completions) to a server running at this URL instead of ' +
           'loading a model here (API key from $PLAS_API_KEY, as serve takes it); compare with a run without it',
@@ -120,6 +126,7 @@ export function benchCommand(): Command {
           url?: string;
           variants: ServeVariant[];
           plas: boolean;
+          compareAttention?: boolean;
           json?: boolean;
         },
     ) => {
@@ -138,13 +145,20 @@ export function benchCommand(): Command {
         if (flags.json) console.log(JSON.stringify({ url: flags.url, rows }, null, 2));
         return;
       }
+      if (flags.compareAttention && !flags.plas)
+        throw new InvalidArgumentError('--compare-attention needs PLAS: leave out --no-plas');
       const dir = modelDir(flags.model);
       const gpu = await openGpu(flags, flags.json ? () => {} : undefined);
       const model = await loadModel(gpu, dir);
       try {
         const maxSeqs = flags.maxNumSeqs ?? Math.max(...flags.concurrency);
         const engine = {
-          attention: { ...attentionInput(flags), allowPlas: flags.plas },
+          attention: {
+            ...attentionInput(flags),
+            allowPlas: flags.plas,
+            // Every step's PLAS counts, so the density printed is the run's, not a sample of it.
+            ...(flags.compareAttention ? { statsSampleEvery: 1 } : {}),
+          },
           cache: {
             dtype: flags.kvCacheDtype,
             ...(flags.pageSize ? { pageSize: flags.pageSize } : {}),
@@ -168,19 +182,31 @@ export function benchCommand(): Command {
             maxTokens: flags.maxTokens,
             engine,
             variants: flags.variants,
+            compareAttention: flags.compareAttention,
           },
           (row) => {
             if (!flags.json) console.log(serveTableRow(row));
           },
         );
         const ratios = variantRatios(rows);
-        if (flags.json) console.log(JSON.stringify({ adapter: gpu.adapter, model: dir, rows, ratios }, null, 2));
+        const plasOverDense = attentionRatios(rows);
+        if (flags.json)
+          console.log(JSON.stringify({ adapter: gpu.adapter, model: dir, rows, ratios, plasOverDense }, null, 2));
         else if (ratios.length > 0) {
           console.log('\nCost per output token, as a ratio to plain at the same concurrency:');
           for (const r of ratios) {
             console.log(
               `  ${r.variant.padEnd(12)} conc ${String(r.concurrency).padStart(3)}: TPOT p50 x${r.tpotRatio.toFixed(2)}, ` +
                 `throughput x${(1 / r.throughputRatio).toFixed(2)}`,
+            );
+          }
+        }
+        if (!flags.json && plasOverDense.length > 0) {
+          console.log('\nPLAS over dense, same prompts (below 1: PLAS is faster):');
+          for (const r of plasOverDense) {
+            console.log(
+              `  ${r.variant.padEnd(12)} conc ${String(r.concurrency).padStart(3)}: TTFT p50 x${r.ttftRatio.toFixed(2)}, ` +
+                `TPOT p50 x${r.tpotRatio.toFixed(2)} at ${(100 * r.plasDensity).toFixed(1)}% of the blocks`,
             );
           }
         }

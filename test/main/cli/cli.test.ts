@@ -62,6 +62,39 @@ it('bench kernels --json reports the adapter and a row per case with GPU and twi
   }
 });
 
+it('bench serve --compare-attention runs dense then PLAS on the same prompts and prints PLAS over dense', async () => {
+  // PLAS Mini (blocks of 32): 640 prompt tokens are 20 blocks, sparse from 512 tokens on (its plas_config.json).
+  const { stdout } = await plas(
+    'bench',
+    'serve',
+    '--compare-attention',
+    '--concurrency',
+    '1',
+    '--prompt-tokens',
+    '640',
+    '--max-tokens',
+    '3',
+    '--json',
+    '--software',
+  );
+  const report = JSON.parse(stdout);
+  assert.deepEqual(
+    report.rows.map((r: { attention: string }) => r.attention),
+    ['dense', 'plas'],
+  );
+  const [dense, sparse] = report.rows;
+  assert.equal(dense.plasDensity, 1);
+  assert.ok(sparse.plasDensity > 0 && sparse.plasDensity < 1, `PLAS kept ${sparse.plasDensity} of the blocks`);
+  assert.equal(report.plasOverDense.length, 1);
+  const ratio = report.plasOverDense[0];
+  assert.equal(ratio.ttftRatio, sparse.ttftMsP50 / dense.ttftMsP50);
+  assert.equal(ratio.tpotRatio, sparse.tpotMsP50 / dense.tpotMsP50);
+  await assert.rejects(
+    plas('bench', 'serve', '--compare-attention', '--no-plas', '--software'),
+    (e: { stderr: string }) => /--compare-attention needs PLAS/.test(e.stderr),
+  );
+});
+
 it('generate --json streams a greedy completion with timings, reproducibly', async () => {
   const model = join(dir, 'qwen3');
   await writeTinyModel(model, { architecture: 'qwen3', dtype: 'bf16', seed: 5 });
