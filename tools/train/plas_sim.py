@@ -31,7 +31,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import time
 
@@ -39,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hf_folder import load_model as load_hf_model  # noqa: E402
+from hf_folder import load_model as load_hf_model, read_safetensors  # noqa: E402
 from model import LlamaForCausalLM, ModelConfig, apply_rotary  # noqa: E402
 
 DENSE = 1e9
@@ -48,18 +47,7 @@ CHUNK = 512  # prefill query rows per step: a multiple of the tile, so tiles nev
 
 def load_gate(path):
     """{layer: W (kv_heads, block_size, head_dim)} from plas_attention_mlp_weight.safetensors."""
-    with open(path, "rb") as f:
-        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
-        data = f.read()
-    dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = meta["data_offsets"]
-        t = torch.frombuffer(bytearray(data[start:end]), dtype=dtypes[meta["dtype"]]).reshape(meta["shape"])
-        out[int(name.split(".layers.")[1].split(".")[0])] = t.float()
-    return out
+    return {int(name.split(".layers.")[1].split(".")[0]): t.float() for name, t in read_safetensors(path).items()}
 
 
 class Selection:
