@@ -19,12 +19,17 @@ export interface TokenizerFiles {
 }
 
 export async function readTokenizerFolder(dir: string): Promise<TokenizerFiles> {
-  const [tokenizerJson, tokenizerConfig, jinja, templateJson] = await Promise.all([
+  // Read side by side, but report failures in this order (tokenizer.json first), never whichever read lost a race.
+  const settled = await Promise.allSettled([
     readJson(join(dir, 'tokenizer.json')),
     readJson(join(dir, 'tokenizer_config.json')),
     readOptional(join(dir, 'chat_template.jinja')),
     readOptional(join(dir, 'chat_template.json')),
   ]);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  const [tokenizerJson, tokenizerConfig, jinja, templateJson] = settled.map(
+    (r) => (r as PromiseFulfilledResult<unknown>).value,
+  ) as [unknown, unknown, Awaited<ReturnType<typeof readOptional>>, Awaited<ReturnType<typeof readOptional>>];
   const files: TokenizerFiles = { tokenizerJson, tokenizerConfig };
   if (jinja !== undefined) {
     files.chatTemplateFile = { templates: new Map([['default', jinja.text]]), source: jinja.path };
