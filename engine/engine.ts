@@ -429,7 +429,8 @@ export class Engine {
     const s = this.scheduler.stats();
     const kv = this.kv.stats();
     const d = this.model.dims;
-    const keySumBytes = this.config.attention.allowPlas ? kv.numPages * d.kvHeads * d.headDim * 4 * d.numLayers : 0;
+    // Key sums (D floats) and key bounds (2 * D) per page, kv head and layer.
+    const keySumBytes = this.config.attention.allowPlas ? kv.numPages * d.kvHeads * 3 * d.headDim * 4 * d.numLayers : 0;
     return {
       running: s.numRunning,
       waiting: s.numWaiting,

@@ -1,11 +1,13 @@
 // PLAS gate scores: for every query of the work items and every query head, the score of each causal candidate KV
-// block, s[b] = q . Kc[kv_head, b], where Kc is the block's compressed key built from the per-page key sums.
+// block, s[b] = q . Kc[kv_head, b], where Kc is the block's compressed key built from the per-page key sums; or, with
+// `summary` 2, the key bound (Quest's): the largest q . k any key of the block could reach, from per-page key extremes.
 //
 // Bindings: 0 p: Params (uniform); 1 q: f32 [totalTokens, heads, D]; 2 key_sums: f32 [numPages, kv_heads, D];
 //   3 seqs: u32 [B, 4] = (queryOffset, numQueries, kvLength, tableOffset); 4 block_tables: u32 [...] (page ids);
 //   5 items: u32 [items, 4] = (seq, first_query, count, 0): the new tokens first_query ..< + count of sequence seq;
 //   6 scores: f32 [scoreRows, heads, max_blocks]: query row r (queryOffset + token) lands in row r - row_base.
-//   q and key_sums are read as vec4 (D = 4 * d4).
+//   q and key_sums are read as vec4 (D = 4 * d4). With summary 2, key_sums is key_bounds f32 [numPages, kv_heads, 2, D]
+//   (per page: the keys' per-channel max, then min; plas_key_sums.wgsl main_bounds).
 // Workgroup: TR x TB = 8 x 8 = 64 threads; one workgroup per (item, kv head, tile of BK = TB * BT blocks), folded into 2-D
 //   (id = wg.x + wg.y * grid_x; block tile fastest, then kv head, then item). The item's rows, folded (query, head of
 //   the GQA group) as row = t * group + g, pass in tiles of BQ = TR * RT rows. Thread (tr, tb) = (tid / TB, tid % TB)
@@ -14,8 +16,12 @@
 //   dot products. A thread skips rows past the item's (decode items have only `group` rows).
 // Computes: a query at position pos (= kvLength - numQueries + token) has candidate blocks b = 0 ..= pos / block_size.
 //   Kc[b] = sum of the key sums of the block's pages (those below ceil(kvLength / page_size)), divided by the tokens
-//   present in the block, min(block_size, kvLength - b * block_size), when `mean` is 1 (no learned gate).
-//   scores[row, head, b] = q[row, head] . Kc[b] for candidate b, and -3e38 for b past the row's candidates (< max_blocks).
+//   present in the block, min(block_size, kvLength - b * block_size), when `summary` is 1 (mean pooling; 0: a learned
+//   gate's weighted sum, as it is). scores[row, head, b] = q[row, head] . Kc[b] for candidate b, and -3e38 for b past
+//   the row's candidates (< max_blocks).
+//   Summary 2: bound[b] = sum_d max(q_d * M_d, q_d * m_d) >= q . k for every key k of the block, where M and m are the
+//   max and min over the block's pages' extremes. Since that term is q_d * M_d where q_d > 0 and q_d * m_d elsewhere,
+//   it is the dot product of (max(q, 0), min(q, 0)) with (M, m): the same tiled dot product over 2 * D.
 // D passes through workgroup memory in chunks of DC vec4s (q and Kc of the tile), so the memory, 16 * (BQ + BK) *
 //   (DC + 1) bytes, does not depend on D and neither does the pipeline.
 
@@ -31,7 +37,7 @@ struct Params {
   row_base: u32,
   items: u32,
   block_tiles: u32,
-  mean: u32,
+  summary: u32, // 0: learned-gate sums, 1: mean pooling, 2: key bounds
   grid_x: u32,
 }
 
@@ -85,21 +91,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   }
 
   let pages = (s.z + p.page_size - 1u) / p.page_size;
+  let bound = p.summary == 2u;
+  let kd4 = select(p.d4, 2u * p.d4, bound); // vec4s of a block summary (and of a query as it is scored)
   for (var row0 = 0u; row0 < rows; row0 += BQ) {
     var acc: array<array<f32, BT>, RT>;
     let rows_left = rows - row0;
     var my_rows = 0u; // rows tr + i * TR (i < my_rows) of this tile exist
     if (tr < rows_left) { my_rows = min(RT, (rows_left - tr + TR - 1u) / TR); }
-    for (var c0 = 0u; c0 < p.d4; c0 += DC) {
+    for (var c0 = 0u; c0 < kd4; c0 += DC) {
       workgroupBarrier(); // the previous chunk's tiles are no longer read
       for (var i = tid; i < BQ * DC; i += WG) {
         let r = row0 + i / DC;
         let c = c0 + i % DC;
         var value = vec4<f32>(0.0);
-        if (r < rows && c < p.d4) {
+        if (r < rows && c < kd4) {
           let qrow = s.x + item.y + r / p.group;
           let head = kvh * p.group + r % p.group;
-          value = q[(qrow * p.heads + head) * p.d4 + c];
+          let qd = q[(qrow * p.heads + head) * p.d4 + c % p.d4];
+          value = qd;
+          if (bound) { value = select(min(qd, vec4<f32>(0.0)), max(qd, vec4<f32>(0.0)), c < p.d4); }
         }
         q_tile[(i / DC) * DS + i % DC] = value;
       }
@@ -107,12 +117,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         let blk = b0 + i / DC;
         let c = c0 + i % DC;
         var kc = vec4<f32>(0.0);
-        if (blk < nb_max && c < p.d4) {
+        if (blk < nb_max && c < kd4) {
           let page_end = min((blk + 1u) * p.ratio, pages);
-          for (var pg = blk * p.ratio; pg < page_end; pg++) {
-            kc += key_sums[(block_tables[s.w + pg] * p.kv_heads + kvh) * p.d4 + c];
+          let first = blk * p.ratio; // < pages: the block is a candidate of some row
+          kc = key_sums[(block_tables[s.w + first] * p.kv_heads + kvh) * kd4 + c];
+          for (var pg = first + 1u; pg < page_end; pg++) {
+            let x = key_sums[(block_tables[s.w + pg] * p.kv_heads + kvh) * kd4 + c];
+            if (!bound) { kc += x; } else if (c < p.d4) { kc = max(kc, x); } else { kc = min(kc, x); }
           }
-          if (p.mean != 0u) { kc /= f32(min(p.block_size, s.z - blk * p.block_size)); }
+          if (p.summary == 1u) { kc /= f32(min(p.block_size, s.z - blk * p.block_size)); }
         }
         kc_tile[(i / DC) * DS + i % DC] = kc;
       }

@@ -13,6 +13,10 @@
 //   k[page, s, h] (main: mean pooling divides later) or gate[h, block_offset + s] * k[page, s, h] (main_gate).
 //   One thread walks all new slots of its page, so a page filled by several tokens in one step needs no atomics, and
 //   the additions happen in slot order: the result equals a sum over the page recomputed from scratch.
+// Entry main_bounds (the key-bound block score, Quest's): binding 2 is key_bounds f32 [numPages, kv_heads, 2, D], the
+//   per-channel maximum then minimum of the page's keys as stored: bounds[page, h, 0] = max(first_slot == 0 ? -inf :
+//   bounds[page, h, 0], k[page, s, h] over the new slots s), bounds[page, h, 1] the same with min. Max and min are
+//   exact, so the result equals the page's extremes recomputed from scratch in any order.
 
 struct Params {
   items: u32,
@@ -24,6 +28,8 @@ struct Params {
 }
 
 override WG: u32 = 64u;
+// The largest finite f32: the bounds of a page start past any key (WGSL has no infinity literal).
+const INF: f32 = 3.4028234e38;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> k: array<KvVec>;
@@ -77,4 +83,26 @@ fn main_gate(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     acc = fma(w, kv_load(k[((page * p.page_size + slot) * p.kv_heads + s.h) * p.d4 + s.c]), acc);
   }
   key_sums[dst] = acc;
+}
+
+@compute @workgroup_size(WG)
+fn main_bounds(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let s = slot_of(wg, tid);
+  if (!s.valid) { return; }
+  let page = s.item.x;
+  let hi_at = ((page * p.kv_heads + s.h) * 2u) * p.d4 + s.c; // key_sums is key_bounds here: [.., 2, d4]
+  let lo_at = hi_at + p.d4;
+  var hi = vec4<f32>(-INF);
+  var lo = vec4<f32>(INF);
+  if (s.item.y != 0u) {
+    hi = key_sums[hi_at];
+    lo = key_sums[lo_at];
+  }
+  for (var slot = s.item.y; slot < s.item.y + s.item.z; slot++) {
+    let key = kv_load(k[((page * p.page_size + slot) * p.kv_heads + s.h) * p.d4 + s.c]);
+    hi = max(hi, key);
+    lo = min(lo, key);
+  }
+  key_sums[hi_at] = hi;
+  key_sums[lo_at] = lo;
 }

@@ -20,7 +20,7 @@ export interface MemoryEstimateInput {
   dtype: KvDType;
   /** Tokens the KV cache must hold (all sequences together). */
   tokens: number;
-  /** PLAS key sums kept: f32 [kvHeads, D] per page per layer. Default false. */
+  /** PLAS key sums and bounds kept: f32 [kvHeads, 3 * D] per page per layer. Default false. */
   keySums?: boolean;
   /** Tokens per page (the key sums are per page); default 64. */
   pageSize?: number;
@@ -42,7 +42,8 @@ export function estimateMemory(input: MemoryEstimateInput): MemoryEstimate {
   const perToken = kvBytesPerToken(shape, dtype);
   const pages = Math.ceil(tokens / pageSize);
   const kvBytes = pages * pageSize * perToken;
-  const keySumBytes = input.keySums ? pages * shape.numLayers * shape.kvHeads * shape.headDim * 4 : 0;
+  // Per page and kv head: the key sums (D floats) and the key bounds (max and min: 2 * D).
+  const keySumBytes = input.keySums ? pages * shape.numLayers * shape.kvHeads * 3 * shape.headDim * 4 : 0;
   return {
     weightBytes,
     kvBytesPerToken: perToken,

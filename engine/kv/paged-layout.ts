@@ -14,6 +14,8 @@
  *                                                     summarised by adding its pages' sums (divided by the tokens present
  *                                                     for mean pooling). Per-page sums are what the prefix cache can share:
  *                                                     a page's sums depend only on its own tokens and its position.
+ *   keyBounds: f32 [numPages, kvHeads, 2 * D]        PLAS, the key-bound block score: per page, the per-channel max (first
+ *                                                     D) then min of its keys; a block's are its pages' max and min.
  *
  * Sliding window: a model with one (every layer, Mistral v0.1 style) has new token at position t attend keys
  * t - window < j <= t only (PagedBatch.window; 0 for none).
@@ -46,6 +48,8 @@ export interface PagedKvLayer {
   v: Tensor; // same dtype and shape as k
   /** Present when PLAS is on: f32 [numPages, kvHeads, D]. */
   keySums?: Tensor;
+  /** Present when PLAS is on: f32 [numPages, kvHeads, 2 * D] (max, then min). */
+  keyBounds?: Tensor;
 }
 
 export interface PagedKvShape {

@@ -1,8 +1,8 @@
 /**
  * PlasConfig: what PLAS sparse attention keeps. The original's keys (as users of FastDeploy's
- * `--plas-attention-config '{...}'` know them) plus three of ours. Validated once; every error names the key and prints
+ * `--plas-attention-config '{...}'` know them) plus five of ours. Validated once; every error names the key and prints
  * the values ("plas_encoder_top_k_left (70) must be <= plas_encoder_top_k_right (60)"). Top-k ranges, limits,
- * iterations, topkSearch and denseLastLayer are live (`mergePlasConfig`, applied from the next step); the block size is fixed when
+ * iterations, topkSearch, denseLastLayer and the block scores are live (`mergePlasConfig`, applied from the next step); the block size is fixed when
  * a model loads, because the per-page key sums of the KV cache are laid out for it.
  *
  * This file imports nothing: the renderer reads its types (through main/server/routes/api-plas-types.ts).
@@ -34,12 +34,24 @@ export interface PlasConfig {
   topkSearch: TopkSearch;
   /** Ours: the model's last layer attends densely (it matters most for accuracy). Default true. */
   denseLastLayer: boolean;
+  /**
+   * Ours: how prefill queries score the blocks they choose from. 'gate' (default, the original's): q . Kc, Kc the
+   * block's learned-gate sum of keys (mean pooling where the model has no gate). 'bound': the largest q . k any key of
+   * the block could reach, from the block's per-channel key max and min (Quest, Tang et al. 2024): a block holding
+   * one key that matches the query scores high even when its other keys do not, which a pooled key cannot express.
+   */
+  encoderBlockScore: BlockScore;
+  /** Ours: the same for decode steps. Default 'gate'. */
+  decoderBlockScore: BlockScore;
 }
 
 export type PlasConfigKey = keyof PlasConfig;
 
 export type TopkSearch = 'original' | 'refined';
 export const TOPK_SEARCHES: readonly TopkSearch[] = ['refined', 'original'];
+
+export type BlockScore = 'gate' | 'bound';
+export const BLOCK_SCORES: readonly BlockScore[] = ['gate', 'bound'];
 
 const DEFAULT_BLOCK_SIZE = 128;
 const MAX_TOP_K = 1 << 16;
@@ -58,6 +70,8 @@ export function defaultPlasConfig(blockSize = DEFAULT_BLOCK_SIZE): PlasConfig {
     iterations: 6,
     topkSearch: 'refined',
     denseLastLayer: true,
+    encoderBlockScore: 'gate',
+    decoderBlockScore: 'gate',
   };
 }
 
@@ -101,6 +115,11 @@ export function validatePlasConfig(c: PlasConfig, pageSize: number): PlasConfig 
   }
   if (typeof c.denseLastLayer !== 'boolean') {
     throw new PlasConfigError(`denseLastLayer (${JSON.stringify(c.denseLastLayer)}) must be true or false`);
+  }
+  for (const key of ['encoderBlockScore', 'decoderBlockScore'] as const) {
+    if (!BLOCK_SCORES.includes(c[key])) {
+      throw new PlasConfigError(`${key} (${JSON.stringify(c[key])}) must be ${BLOCK_SCORES.join(' or ')}`);
+    }
   }
   return c;
 }

@@ -16,7 +16,7 @@
  * never keeps a block outside it, so the statistics count the same candidates (firstCandidateBlock, candidateBlocks).
  */
 import type { BatchSequence } from '../kv/paged-layout.ts';
-import { isDenseBelowLimit, type PlasConfig } from './config.ts';
+import { type BlockScore, isDenseBelowLimit, type PlasConfig } from './config.ts';
 
 /** Columns of a unit: (seq, firstQuery, count, dense). Work items elsewhere are u32 [items, 4] too. */
 export const UNIT_COLUMNS = 4;
@@ -51,6 +51,8 @@ export interface ScoreGroup {
   side: 'encoder' | 'decoder';
   left: number;
   right: number;
+  /** How its rows score blocks (the side's BlockScore of their config). */
+  score: BlockScore;
   /** u32 [I, 4]: (seq, firstQuery, count, 0). */
   items: Uint32Array;
   /** Largest count of an item. */
@@ -145,10 +147,10 @@ export function buildPlasPlan(seqs: readonly BatchSequence[], config: PlasConfig
   const unitRight: number[] = [];
   const prefill: number[] = [];
   const decode: number[] = [];
-  // Score items grouped by side and top-k range: requests with their own ranges select in their own group.
+  // Score items grouped by side, top-k range and block score: requests with their own select in their own group.
   const groups = new Map<
     string,
-    { side: ScoreGroup['side']; left: number; right: number; items: number[]; max: number }
+    { side: ScoreGroup['side']; left: number; right: number; score: BlockScore; items: number[]; max: number }
   >();
   const itemTokens = { encoder: Math.max(1, Math.floor(SCORE_ROWS / group)), decoder: 1 };
   let maxKv = 1;
@@ -162,6 +164,7 @@ export function buildPlasPlan(seqs: readonly BatchSequence[], config: PlasConfig
     const limit = side === 'decoder' ? c.plas_use_decoder_seq_limit : c.plas_use_encoder_seq_limit;
     const left = c[`plas_${side}_top_k_left`];
     const right = c[`plas_${side}_top_k_right`];
+    const score = c[`${side}BlockScore`];
     const first = s.kvLength - s.numQueries; // position of new token 0
     for (let q0 = 0; q0 < s.numQueries; q0 += unionTokens) {
       const count = Math.min(unionTokens, s.numQueries - q0);
@@ -177,8 +180,8 @@ export function buildPlasPlan(seqs: readonly BatchSequence[], config: PlasConfig
       if (side === 'decoder') decode.push(unit);
       else for (let r = 0; r < count * group; r += prefillRows) prefill.push(unit, r, 0, 0);
       if (dense) continue;
-      const key = `${side}:${left}:${right}`;
-      const g = groups.get(key) ?? { side, left, right, items: [], max: 0 };
+      const key = `${side}:${left}:${right}:${score}`;
+      const g = groups.get(key) ?? { side, left, right, score, items: [], max: 0 };
       groups.set(key, g);
       for (let i = 0; i < count; i += itemTokens[side]) {
         const n = Math.min(itemTokens[side], count - i);
@@ -195,6 +198,7 @@ export function buildPlasPlan(seqs: readonly BatchSequence[], config: PlasConfig
       side: g.side,
       left: g.left,
       right: g.right,
+      score: g.score,
       items: Uint32Array.from(g.items),
       maxItemTokens: g.max,
     }));

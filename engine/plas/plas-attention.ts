@@ -1,9 +1,9 @@
 /**
  * PLAS attention for one layer of a step: the one call the forward pass makes, after the layer's K/V write.
  *
- *   1. plas_key_sums      bring the layer's per-page key sums up to date with this step's keys (always, so a sequence
- *                         that is dense today has its compressed keys ready when it crosses the limit);
- *   2. plas_block_scores  gate scores of every causal candidate block, per sparse query and head (in row chunks that
+ *   1. plas_key_sums      bring the layer's per-page key sums and key bounds up to date with this step's keys (always,
+ *                         so a sequence that is dense today has its block summaries ready when it crosses the limit);
+ *   2. plas_block_scores  gate (or key-bound) scores of every causal candidate block, per sparse query and head (in row chunks that
  *      plas_select_topk   keep the score buffer small), then the approximate top-k selection of each row;
  *   3. plas_union         per unit (prefill tile or decode token) and kv head, the sorted list of blocks to visit;
  *                         dense units (below the limits, or the whole last layer) list every block;
@@ -20,7 +20,7 @@ import {
   plasAttentionPrefill,
 } from '../gpu/kernels/plas-attention.ts';
 import { plasBlockScores } from '../gpu/kernels/plas-block-scores.ts';
-import { plasKeySums } from '../gpu/kernels/plas-key-sums.ts';
+import { plasKeyBounds, plasKeySums } from '../gpu/kernels/plas-key-sums.ts';
 import { plasSelectTopk } from '../gpu/kernels/plas-select-topk.ts';
 import { plasUnion } from '../gpu/kernels/plas-union.ts';
 import type { Step } from '../gpu/step.ts';
@@ -41,7 +41,7 @@ export interface PlasBatch extends PagedBatch {
 export interface PlasAttentionArgs {
   /** f32 [T, heads, D]: the step's queries (post-RoPE). */
   q: Tensor;
-  /** The layer's pools with keySums (f32 [numPages, kvHeads, D]), holding this step's K/V. */
+  /** The layer's pools with keySums (f32 [numPages, kvHeads, D]) and keyBounds, holding this step's K/V. */
   layer: PagedKvLayer;
   batch: PlasBatch;
   /** f32 [T, heads, D] */
@@ -140,6 +140,8 @@ function prepare(step: Step, a: PlasAttentionArgs, lastLayer: boolean): Uploaded
     c.plas_decoder_top_k_right,
     c.plas_use_encoder_seq_limit,
     c.plas_use_decoder_seq_limit,
+    c.encoderBlockScore,
+    c.decoderBlockScore,
     a.batch.window ?? 0,
     `${heads}:${kvHeads}x${D}`,
     a.unionTokens,
@@ -251,6 +253,7 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
   expectTensor(kernel, 'layer.k', a.layer.k, ['f16', 'f32'], ['numPages', a.batch.pageSize, 'kvHeads', D]);
   const [numPages, , kvHeads] = a.layer.k.shape;
   expectTensor(kernel, 'layer.keySums', a.layer.keySums, 'f32', [numPages, kvHeads, D]);
+  expectTensor(kernel, 'layer.keyBounds', a.layer.keyBounds, 'f32', [numPages, kvHeads, 2 * D]);
   const total = a.batch.host.reduce((n, s) => n + s.numQueries, 0);
   expect(kernel, total === T, () => `the sequences' numQueries sum to ${total}, but q has T = ${T} rows`);
   expect(
@@ -263,9 +266,13 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
   const { plan } = u;
   const blockSize = plan.blockSize;
   const keySums = a.layer.keySums!;
+  const keyBounds = a.layer.keyBounds!;
   const { seqs, blockTables } = a.batch;
 
-  if (u.keySumItems) plasKeySums(step, { k: a.layer.k, keySums, items: u.keySumItems, blockSize, gate: a.gate });
+  if (u.keySumItems) {
+    plasKeySums(step, { k: a.layer.k, keySums, items: u.keySumItems, blockSize, gate: a.gate });
+    plasKeyBounds(step, { k: a.layer.k, keyBounds, items: u.keySumItems });
+  }
 
   // Steps with prefill are always sampled (they are few, and a request's prefill density should not be a guess).
   const sampled = a.stats?.samples(step, u.plan.prefillItems.length > 0) === true;
@@ -277,12 +284,13 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
     plasBlockScores(step, {
       ...common,
       q: a.q,
-      keySums,
+      ...(ch.group.score === 'bound'
+        ? { keySums: keyBounds, summary: 'bound' as const }
+        : { keySums, summary: a.gate === undefined ? ('mean' as const) : ('gate' as const) }),
       blockTables,
       scores,
       pageSize: a.batch.pageSize,
       blockSize,
-      mean: a.gate === undefined,
     });
     const { left, right } = ch.group;
     plasSelectTopk(step, {

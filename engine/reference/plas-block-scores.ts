@@ -1,7 +1,9 @@
 /**
  * TypeScript twin of shaders/plas_block_scores.wgsl, in f64: for every query of the items and every head,
  * s[b] = q . Kc[kvHead, b] over the causal candidate blocks b = 0 ..= floor(position / blockSize), where Kc is the sum
- * of the block's page key sums, divided by the tokens present in the block (mean pooling) or not (learned gate).
+ * of the block's page key sums, divided by the tokens present in the block (mean pooling) or not (learned gate); or,
+ * with summary 'bound', s[b] = sum_d max(q_d * M_d, q_d * m_d), the key bound (Quest's), where M and m are the max and
+ * min over the block's pages of keySums = key bounds [numPages, kvHeads, 2, D] (per page: max, then min).
  * Entries b >= candidates of a row hold NEG_BIG. q: [totalTokens, heads, D]; keySums: [numPages, kvHeads, D];
  * seqs: u32 [B, 4] and blockTables as paged-layout.ts packs them; items: u32 [I, 4] = (seq, firstQuery, count, 0).
  * Returns scores [scoreRows, heads, maxBlocks]; query row r lands in score row r - rowBase.
@@ -19,8 +21,8 @@ export interface BlockScoreShape {
   maxBlocks: number;
   scoreRows: number;
   rowBase: number;
-  /** Divide by the tokens present (no learned gate). */
-  mean: boolean;
+  /** 'mean': divide the sums by the tokens present; 'gate': learned-gate sums as they are; 'bound': key bounds. */
+  summary: 'mean' | 'gate' | 'bound';
 }
 
 export function plasBlockScores(
@@ -41,6 +43,12 @@ export function plasBlockScores(
     const sq = seqs.subarray(seq * SEQ_COLUMNS, (seq + 1) * SEQ_COLUMNS);
     const kvLength = sq[SEQ_KV_LENGTH];
     const pages = Math.ceil(kvLength / pageSize);
+    const blockPages = (b: number) => {
+      const ids: number[] = [];
+      for (let j = b * ratio; j < Math.min(pages, (b + 1) * ratio); j++)
+        ids.push(blockTables[sq[SEQ_TABLE_OFFSET] + j]);
+      return ids;
+    };
     for (let t = firstQuery; t < firstQuery + count; t++) {
       const pos = kvLength - sq[SEQ_NUM_QUERIES] + t;
       const nb = Math.floor(pos / blockSize) + 1;
@@ -50,12 +58,15 @@ export function plasBlockScores(
         const out = ((row - s.rowBase) * heads + h) * maxBlocks;
         scores.fill(NEG_BIG, out, out + maxBlocks);
         for (let b = 0; b < nb; b++) {
+          if (s.summary === 'bound') {
+            scores[out + b] = boundScore(q, (row * heads + h) * D, keySums, blockPages(b), kvh, s);
+            continue;
+          }
           kc.fill(0);
-          for (let j = b * ratio; j < Math.min(pages, (b + 1) * ratio); j++) {
-            const page = blockTables[sq[SEQ_TABLE_OFFSET] + j];
+          for (const page of blockPages(b)) {
             for (let d = 0; d < D; d++) kc[d] += keySums[(page * kvHeads + kvh) * D + d];
           }
-          const present = s.mean ? Math.min(blockSize, kvLength - b * blockSize) : 1;
+          const present = s.summary === 'mean' ? Math.min(blockSize, kvLength - b * blockSize) : 1;
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[(row * heads + h) * D + d] * (kc[d] / present);
           scores[out + b] = dot;
@@ -64,4 +75,28 @@ export function plasBlockScores(
     }
   }
   return scores;
+}
+
+/** sum_d max(q_d * M_d, q_d * m_d) with M, m the max and min of the pages' key bounds, in f64. */
+function boundScore(
+  q: Float32Array,
+  qAt: number,
+  bounds: Float32Array,
+  pages: readonly number[],
+  kvh: number,
+  s: BlockScoreShape,
+): number {
+  const { D, kvHeads } = s;
+  let score = 0;
+  for (let d = 0; d < D; d++) {
+    let hi = Number.NEGATIVE_INFINITY;
+    let lo = Number.POSITIVE_INFINITY;
+    for (const page of pages) {
+      const at = (page * kvHeads + kvh) * 2 * D;
+      hi = Math.max(hi, bounds[at + d]);
+      lo = Math.min(lo, bounds[at + D + d]);
+    }
+    score += Math.max(q[qAt + d] * hi, q[qAt + d] * lo);
+  }
+  return score;
 }

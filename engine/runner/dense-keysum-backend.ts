@@ -1,10 +1,10 @@
 /**
- * Dense paged attention that also keeps the PLAS key sums current: the backend of a step in which no request runs
+ * Dense paged attention that also keeps the PLAS key sums and bounds current: the backend of a step in which no request runs
  * PLAS, on an engine where requests may. A page's key sums are written when its keys are, so a PLAS request that later
  * shares the page through the prefix cache (or a sequence that crosses its sparse limit) finds them ready.
  */
 import { type PagedBatch, pagedAttention, writePagedKv } from '../gpu/kernels/paged-attention.ts';
-import { plasKeySums } from '../gpu/kernels/plas-key-sums.ts';
+import { plasKeyBounds, plasKeySums } from '../gpu/kernels/plas-key-sums.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { PagedKvLayer } from '../kv/paged-layout.ts';
@@ -37,6 +37,7 @@ export class DenseKeySumBackend implements AttentionBackend {
         blockSize: this.blockSize,
         ...(gate ? { gate } : {}),
       });
+      plasKeyBounds(step, { k: pool.k, keyBounds: pool.keyBounds!, items });
     }
     pagedAttention(step, { q, layer: pool, batch: this.batch, out });
   }

@@ -13,7 +13,7 @@ export interface PagedKvPoolOptions {
   pageSize: number;
   /** Element type of K and V (default f32: tools that read the pool back as f32, e.g. attention capture). */
   dtype?: KvDType;
-  /** Allocate per-page key sums for PLAS. */
+  /** Allocate per-page key sums and key bounds for PLAS. */
   keySums?: boolean;
 }
 
@@ -43,7 +43,10 @@ export class PagedKvPool {
           k: gpu.createTensor(this.dtype, shape, `kv pool k ${l}`),
           v: gpu.createTensor(this.dtype, shape, `kv pool v ${l}`),
           ...(options.keySums
-            ? { keySums: gpu.createTensor('f32', [numPages, dims.kvHeads, dims.headDim], `plas key sums ${l}`) }
+            ? {
+                keySums: gpu.createTensor('f32', [numPages, dims.kvHeads, dims.headDim], `plas key sums ${l}`),
+                keyBounds: gpu.createTensor('f32', [numPages, dims.kvHeads, 2 * dims.headDim], `plas key bounds ${l}`),
+              }
             : {}),
         });
       }
@@ -58,6 +61,7 @@ export class PagedKvPool {
       layer.k.buffer.destroy();
       layer.v.buffer.destroy();
       layer.keySums?.buffer.destroy();
+      layer.keyBounds?.buffer.destroy();
     }
     this.layers.length = 0;
   }

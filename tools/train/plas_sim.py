@@ -15,7 +15,9 @@ The rules, as the engine's refined top-k search (engine/plas, "topkSearch": "ref
 - Per query row and KV head, blocks of --block tokens; a row's candidates are the blocks it can see. Block 0, the row's
   own block and the one before it are always kept; of the others the row keeps its top k by score (q . Kc over the
   GQA group's heads summed as a union: each head's top k, OR-ed), where Kc is the block's mean key (mean), the learned
-  gate's weighted sum (gate), or, for the oracle, the true attention max-pooled per block.
+  gate's weighted sum (gate), or, for the oracle, the true attention max-pooled per block; or (bound) not q . Kc but
+  the key bound of the engine's "bound" block score (Quest's): sum_d max(q_d M_d, q_d m_d), M and m the block's
+  per-channel key max and min. --pooling A/B scores prefill rows with A and decode rows with B.
 - k: --top-k in prefill, --decode-top-k in decode steps, each a number of blocks or, below 1, a fraction of the
   blocks at the probe's length (the engine eval's scaling: ceil(f x ceil(length / block))); 1e9 = dense.
 - Prefill rows share their choice over tiles of --tile tokens (the engine's union tile, 16); decode rows choose alone.
@@ -54,22 +56,36 @@ class Selection:
     """One mode's rules and its running block counts: [kept, candidates] for prefill rows, then for decode rows."""
 
     def __init__(self, pooling, block, gate, sparse_layers, tile, limits):
+        # "A/B": prefill rows score blocks with A, decode rows with B (e.g. gate/bound); one name: both
+        self.phases = (pooling.split("/") + pooling.split("/"))[:2] if "/" in pooling else [pooling, pooling]
         self.pooling, self.block, self.gate = pooling, block, gate
         self.sparse_layers, self.tile, self.limits = sparse_layers, tile, limits
         self.kept = torch.zeros(4, dtype=torch.float64)
         self.top_k = (DENSE, DENSE)  # (prefill, decode) blocks; set per probe
 
-    def block_keys(self, layer, k):  # k (kv, T, d) -> Kc (kv, nb, d) over the blocks present
+    def block_keys(self, layer, k, pooling):  # k (kv, T, d) -> Kc (kv, nb, d) over the blocks present
         kv, T, d = k.shape
         B = self.block
         nb = (T + B - 1) // B
         blocks = F.pad(k, (0, 0, 0, nb * B - T)).view(kv, nb, B, d)
-        if self.pooling == "gate":
+        if pooling == "gate":
             if layer not in self.gate:
                 sys.exit(f"the gate has no layer {layer}")
             return (blocks * self.gate[layer][:, None]).sum(2)
         present = torch.clamp(T - torch.arange(nb) * B, max=B).float()
         return blocks.sum(2) / present[None, :, None]
+
+    def bound_scores(self, q, k, rep):
+        """Quest's upper bound of q . k over each block: sum_d max(q_d * max_p k_pd, q_d * min_p k_pd), from the
+        block's per-channel key extremes (padding slots excluded). q (h, n, d), k (kv, T, d) -> (h, n, nb)."""
+        kv, T, d = k.shape
+        B = self.block
+        nb = (T + B - 1) // B
+        hi = F.pad(k, (0, 0, 0, nb * B - T), value=float("-inf")).view(kv, nb, B, d).amax(2)
+        lo = F.pad(k, (0, 0, 0, nb * B - T), value=float("inf")).view(kv, nb, B, d).amin(2)
+        hi, lo = hi.repeat_interleave(rep, 0), lo.repeat_interleave(rep, 0)  # (h, nb, d)
+        # max(q_d M_d, q_d m_d) is q_d M_d where q_d > 0 and q_d m_d elsewhere: two matrix products, no (n, nb, d) tensor
+        return q.clamp(min=0) @ hi.transpose(-1, -2) + q.clamp(max=0) @ lo.transpose(-1, -2)
 
     def keep(self, scores, positions, top_k, tile):
         """scores (h, n, nb) for rows at `positions` (n,) -> kept blocks (kv, n, nb), with the forced blocks, the
@@ -105,14 +121,17 @@ class Selection:
         logits = (q @ k_rep.transpose(-1, -2)) / math.sqrt(d)  # (h, n, T)
         logits = logits.masked_fill(torch.arange(T)[None, :] > positions[:, None], float("-inf"))
         top_k = self.top_k[1 if decode else 0]
-        if self.pooling == "dense" or layer not in self.sparse_layers or top_k >= DENSE:
+        pooling = self.phases[1 if decode else 0]
+        if pooling == "dense" or layer not in self.sparse_layers or top_k >= DENSE:
             return logits.softmax(-1) @ v_rep
         nb = (T + B - 1) // B
-        if self.pooling == "oracle":
+        if pooling == "oracle":
             probs = F.pad(logits.softmax(-1), (0, nb * B - T))
             scores = probs.view(h, n, nb, B).amax(-1)
+        elif pooling == "bound":
+            scores = self.bound_scores(q, k, rep)
         else:
-            scores = q @ self.block_keys(layer, k).repeat_interleave(rep, 0).transpose(-1, -2)  # (h, n, nb)
+            scores = q @ self.block_keys(layer, k, pooling).repeat_interleave(rep, 0).transpose(-1, -2)  # (h, n, nb)
         keep, candidate = self.keep(scores, positions, top_k, 1 if decode else self.tile)
         limit = self.limits[1 if decode else 0]
         if decode:
@@ -182,7 +201,12 @@ def main():
     p.add_argument("--model", help="a Hugging Face model folder instead of a checkpoint")
     p.add_argument("--probes", help="probes file (default WORK/probe-passkey.json)")
     p.add_argument("--gate", help="gate file (default MODEL/plas_attention_mlp_weight.safetensors)")
-    p.add_argument("--pooling", default="mean", help="comma-separated: dense, mean, gate, oracle")
+    p.add_argument(
+        "--pooling",
+        default="mean",
+        help="comma-separated: dense, mean, gate, oracle, bound (Quest's key min/max bound), or PREFILL/DECODE "
+        "(e.g. gate/bound: the gate in prefill, key bounds in decode)",
+    )
     p.add_argument("--block", type=int, default=32)
     p.add_argument("--top-k", type=float, default=1, help="prefill blocks per row besides the forced ones")
     p.add_argument("--decode-top-k", type=float, help="decode blocks per row (default: --top-k); 1e9 = dense")
@@ -210,10 +234,11 @@ def main():
     model.eval()
     poolings = a.pooling.split(",")
     for pooling in poolings:
-        if pooling not in ("dense", "mean", "gate", "oracle"):
-            sys.exit(f"--pooling: unknown {pooling}")
+        for phase in pooling.split("/"):
+            if phase not in ("dense", "mean", "gate", "oracle", "bound"):
+                sys.exit(f"--pooling: unknown {phase}")
     gate = {}
-    if "gate" in poolings:
+    if any("gate" in pooling.split("/") for pooling in poolings):
         path = a.gate or os.path.join(a.model or "", "plas_attention_mlp_weight.safetensors")
         gate = load_gate(path)
         for layer, w in gate.items():
@@ -244,6 +269,7 @@ def main():
                 "length": length, "pooling": pooling, "block": a.block, "samples": len(chosen),
                 "accuracy": f"{correct}/{len(chosen)}", "correct": correct, "missed_depths": misses,
                 "top_k": None if pooling == "dense" else [sel.top_k[0], sel.top_k[1]],
+                "decoder_limit": a.decoder_limit, "encoder_limit": a.encoder_limit,
                 "prefill_density": round((k[0] / k[1]).item(), 4) if k[1] else 1.0,
                 "decode_density": round((k[2] / k[3]).item(), 4) if k[3] else 1.0,
                 "sparse_layers": sorted(sparse), "seconds": round(time.time() - started, 1),

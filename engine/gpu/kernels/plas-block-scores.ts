@@ -16,14 +16,14 @@ export const PLAS_BLOCK_SCORES_PARAMS = uniformLayout('plas_block_scores', 'plas
   ['row_base', 'u32'],
   ['items', 'u32'],
   ['block_tiles', 'u32'],
-  ['mean', 'u32'],
+  ['summary', 'u32'],
   ['grid_x', 'u32'],
 ] as const);
 
 export interface PlasBlockScoresArgs {
   /** f32 [totalTokens, heads, D] */
   q: Tensor;
-  /** f32 [numPages, kvHeads, D] */
+  /** f32 [numPages, kvHeads, D]: key sums; with summary 'bound', key bounds f32 [numPages, kvHeads, 2 * D]. */
   keySums: Tensor;
   /** u32 [B, 4] (paged-layout.ts) */
   seqs: Tensor;
@@ -36,9 +36,15 @@ export interface PlasBlockScoresArgs {
   pageSize: number;
   blockSize: number;
   rowBase?: number;
-  /** false when Kc is a learned-gate sum (no division by the tokens present). Default true. */
-  mean?: boolean;
+  /**
+   * What keySums holds and how a block is scored: 'mean' (plain sums, divided by the tokens present), 'gate' (learned
+   * gate sums, as they are), 'bound' (per-page key max and min: the block's largest possible q . k). Default 'mean'.
+   */
+  summary?: BlockSummary;
 }
+
+export type BlockSummary = 'mean' | 'gate' | 'bound';
+const SUMMARY_CODE: Record<BlockSummary, number> = { gate: 0, mean: 1, bound: 2 };
 
 /** Blocks per workgroup of the shader (its BK): 8 x 8 threads, each scoring 4 rows x 4 blocks. */
 const BLOCKS_PER_TILE = 32;
@@ -48,7 +54,9 @@ export function plasBlockScores(step: Step, a: PlasBlockScoresArgs): void {
   expectTensor(kernel, 'q', a.q, 'f32', ['totalTokens', 'heads', 'D']);
   const [, heads, D] = a.q.shape;
   expect(kernel, D % 4 === 0 && D >= 4 && D <= 256, () => `head dim must be a multiple of 4 in [4, 256], got ${D}`);
-  expectTensor(kernel, 'keySums', a.keySums, 'f32', ['numPages', 'kvHeads', D]);
+  const summary = a.summary ?? 'mean';
+  const width = summary === 'bound' ? 2 * D : D;
+  expectTensor(kernel, summary === 'bound' ? 'keyBounds' : 'keySums', a.keySums, 'f32', ['numPages', 'kvHeads', width]);
   const kvHeads = a.keySums.shape[1];
   expect(kernel, heads % kvHeads === 0, () => `heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
   expectTensor(kernel, 'seqs', a.seqs, 'u32', ['B', 4]);
@@ -84,7 +92,7 @@ export function plasBlockScores(step: Step, a: PlasBlockScoresArgs): void {
       row_base: rowBase,
       items,
       block_tiles: blockTiles,
-      mean: a.mean === false ? 0 : 1,
+      summary: SUMMARY_CODE[summary],
       grid_x: gx,
     }),
     bindings: [a.q, a.keySums, a.seqs, a.blockTables, a.items, a.scores],

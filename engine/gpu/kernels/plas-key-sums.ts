@@ -69,3 +69,46 @@ export function plasKeySums(step: Step, a: PlasKeySumsArgs): void {
     workgroups: [gx, gy],
   });
 }
+
+export interface PlasKeyBoundsArgs {
+  /** f16 or f32 [numPages, pageSize, kvHeads, D]: the layer's K pool, this step's keys already written. */
+  k: Tensor;
+  /** f32 [numPages, kvHeads, 2 * D]: per page and kv head, the keys' per-channel max (first D) then min; in place. */
+  keyBounds: Tensor;
+  /** u32 [I, 4] = (page, firstSlot, count, blockOffset), the same items as plasKeySums. */
+  items: Tensor;
+}
+
+/** shaders/plas_key_sums.wgsl main_bounds: per-page key extremes for the key-bound block score (Quest's). */
+export function plasKeyBounds(step: Step, a: PlasKeyBoundsArgs): void {
+  const kernel = 'plas_key_bounds';
+  expectTensor(kernel, 'k', a.k, ['f16', 'f32'], ['numPages', 'pageSize', 'kvHeads', 'D']);
+  const [numPages, pageSize, kvHeads, D] = a.k.shape;
+  expect(kernel, D % 4 === 0 && D >= 4 && D <= 256, () => `head dim must be a multiple of 4 in [4, 256], got ${D}`);
+  expectTensor(kernel, 'keyBounds', a.keyBounds, 'f32', [numPages, kvHeads, 2 * D]);
+  expectTensor(kernel, 'items', a.items, 'u32', ['I', 4]);
+  expectDistinct(kernel, { keyBounds: a.keyBounds, k: a.k });
+  expectDistinct(kernel, { keyBounds: a.keyBounds, items: a.items });
+  const items = a.items.shape[0];
+  const [gx, gy] = grid(Math.ceil((items * kvHeads * D) / 4 / WG), step.gpu.limits.maxComputeWorkgroupsPerDimension);
+  step.dispatch({
+    kernel,
+    pipeline: step.gpu.pipelines.get({
+      kernel,
+      file: 'plas_key_sums.wgsl',
+      libs: [kvLib(a.k.dtype as KvDType)],
+      entryPoint: 'main_bounds',
+      constants: { WG },
+    }),
+    uniforms: PLAS_KEY_SUMS_PARAMS.pack({
+      items,
+      kv_heads: kvHeads,
+      d4: D / 4,
+      page_size: pageSize,
+      block_size: pageSize, // unused by main_bounds
+      grid_x: gx,
+    }),
+    bindings: [a.k, a.keyBounds, a.items],
+    workgroups: [gx, gy],
+  });
+}

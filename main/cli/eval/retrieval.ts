@@ -1,6 +1,7 @@
 /**
  * `plas eval retrieval`: needle-in-a-haystack accuracy at several context lengths, for dense attention, PLAS with
- * mean pooling and PLAS with the model's learned gate, with the share of KV blocks each attended.
+ * mean pooling, PLAS with the model's learned gate and PLAS with key-bound block scores (Quest's; PlasConfig
+ * encoderBlockScore / decoderBlockScore), with the share of KV blocks each attended.
  *
  * Every mode sees exactly the same prompts (same seed per length), so the comparison is paired. PLAS top-k ranges
  * scale with the context: at length L with blocks of B tokens (n = ceil(L / B) blocks), left = ceil(fLeft x n) and
@@ -15,8 +16,8 @@ import type { LoadedModel } from '../../../engine/model/load-model.ts';
 import type { PlasConfig } from '../../../engine/plas/config.ts';
 import { ANSWER_ROOM, factsDocument, Haystack, isCorrect, type NeedleDocument, passKeyDocument } from './needle.ts';
 
-export type RetrievalMode = 'dense' | 'plas-mean' | 'plas-gate';
-export const RETRIEVAL_MODES: readonly RetrievalMode[] = ['dense', 'plas-mean', 'plas-gate'];
+export type RetrievalMode = 'dense' | 'plas-mean' | 'plas-gate' | 'plas-bound';
+export const RETRIEVAL_MODES: readonly RetrievalMode[] = ['dense', 'plas-mean', 'plas-gate', 'plas-bound'];
 
 export interface RetrievalOptions {
   lengths: number[];
@@ -122,6 +123,7 @@ async function runMode(
     plas_encoder_top_k_right: k.right,
     plas_decoder_top_k_left: k.left,
     plas_decoder_top_k_right: k.right,
+    ...(mode === 'plas-bound' ? { encoderBlockScore: 'bound', decoderBlockScore: 'bound' } : {}),
     ...o.plas,
   };
   const input: EngineConfigInput = {

@@ -13,7 +13,10 @@ export type AttentionBackendName = AttentionBackend;
 export type PlasSettings = PlasConfig;
 
 /** The settings a slider changes (an integer within bounds). */
-export type PlasNumberKey = Exclude<keyof PlasSettings, 'denseLastLayer' | 'topkSearch' | 'plas_block_size'>;
+export type PlasNumberKey = Exclude<
+  keyof PlasSettings,
+  'denseLastLayer' | 'topkSearch' | 'plas_block_size' | 'encoderBlockScore' | 'decoderBlockScore'
+>;
 
 export type PlasBounds = Record<PlasNumberKey, { min: number; max: number }> & { plas_block_size: { fixed: number } };
 
@@ -46,6 +49,8 @@ export interface PlasChange {
   iterations?: number;
   denseLastLayer?: boolean;
   topkSearch?: 'refined' | 'original';
+  encoderBlockScore?: 'gate' | 'bound';
+  decoderBlockScore?: 'gate' | 'bound';
   backend?: AttentionBackendName;
   /** Accepted so a client can send back what GET gave it; a different value is refused (fixed at load). */
   plas_block_size?: number;

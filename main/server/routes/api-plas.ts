@@ -44,6 +44,8 @@ const PatchBody = Type.Object(
     iterations: int('iterations'),
     denseLastLayer: Type.Optional(Type.Boolean()),
     topkSearch: Type.Optional(Type.Union([Type.Literal('refined'), Type.Literal('original')])),
+    encoderBlockScore: Type.Optional(Type.Union([Type.Literal('gate'), Type.Literal('bound')])),
+    decoderBlockScore: Type.Optional(Type.Union([Type.Literal('gate'), Type.Literal('bound')])),
     /** What requests that do not choose run (the PLAS on/off switch). */
     backend: Type.Optional(Type.Union([Type.Literal('plas'), Type.Literal('dense')])),
     // Accepted so a client can send back what GET gave it; the engine refuses a different value (fixed at load).

@@ -178,6 +178,8 @@ export interface PlasExtensionBody {
   iterations?: number;
   dense_last_layer?: boolean;
   topk_search?: 'refined' | 'original';
+  encoder_block_score?: 'gate' | 'bound';
+  decoder_block_score?: 'gate' | 'bound';
 }
 
 export function mapAttention(ext: PlasExtensionBody | null | undefined): AttentionOverride | undefined {
@@ -189,10 +191,20 @@ export function mapAttention(ext: PlasExtensionBody | null | undefined): Attenti
         'leave it out of the request',
     );
   }
-  const { backend, dense_last_layer, topk_search, plas_block_size: _, ...ranges } = ext;
+  const {
+    backend,
+    dense_last_layer,
+    topk_search,
+    encoder_block_score,
+    decoder_block_score,
+    plas_block_size: _,
+    ...ranges
+  } = ext;
   const plas: Partial<PlasConfig> = { ...ranges };
   if (dense_last_layer !== undefined) plas.denseLastLayer = dense_last_layer;
   if (topk_search !== undefined) plas.topkSearch = topk_search;
+  if (encoder_block_score !== undefined) plas.encoderBlockScore = encoder_block_score;
+  if (decoder_block_score !== undefined) plas.decoderBlockScore = decoder_block_score;
   const out: AttentionOverride = {};
   if (backend) out.backend = backend;
   if (Object.keys(plas).length > 0) out.plas = plas;

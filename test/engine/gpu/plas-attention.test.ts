@@ -18,7 +18,7 @@ import { PlasStats } from '../../../engine/plas/stats.ts';
 import { pagedAttention as denseRef } from '../../../engine/reference/paged-attention.ts';
 import { plasSparseAttention } from '../../../engine/reference/plas-attention.ts';
 import { plasBlockScores as scoresRef } from '../../../engine/reference/plas-block-scores.ts';
-import { plasKeySums as keySumsRef } from '../../../engine/reference/plas-key-sums.ts';
+import { plasKeyBounds as keyBoundsRef, plasKeySums as keySumsRef } from '../../../engine/reference/plas-key-sums.ts';
 import { plasSelectTopk as selectRef } from '../../../engine/reference/plas-select-topk.ts';
 import { plasUnion as unionRef } from '../../../engine/reference/plas-union.ts';
 import { assertClose } from '../../helpers/close.ts';
@@ -50,9 +50,11 @@ interface Run {
   q: Float32Array;
   kPool: Float32Array;
   vPool: Float32Array;
-  /** Key sums before the step (the prefix's) and after (read back). */
+  /** Key sums before the step (the prefix's) and after (read back); the same for the key bounds. */
   sumsBefore: Float32Array;
   sumsAfter: Float32Array;
+  boundsBefore: Float32Array;
+  boundsAfter: Float32Array;
   gate?: Float32Array;
   out: Float32Array;
   debug: PlasDebugReads;
@@ -81,11 +83,18 @@ async function run(gpu: Gpu, rng: Rng, c: Case, stats?: PlasStats): Promise<Run>
     shape,
     gate,
   );
+  const boundsBefore = keyBoundsRef(
+    kPool,
+    new Float32Array(f.numPages * c.kvHeads * 2 * c.D).fill(Number.NaN),
+    keySumItems(prefix, c.pageSize, blockSize),
+    shape,
+  );
   const t = {
     q: gpu.upload('f32', [f.totalTokens, c.heads, c.D], q, 'q'),
     k: gpu.upload(dtype, [f.numPages, c.pageSize, c.kvHeads, c.D], kPool, 'k'),
     v: gpu.upload(dtype, [f.numPages, c.pageSize, c.kvHeads, c.D], vPool, 'v'),
     keySums: gpu.upload('f32', [f.numPages, c.kvHeads, c.D], sumsBefore, 'key sums'),
+    keyBounds: gpu.upload('f32', [f.numPages, c.kvHeads, 2 * c.D], boundsBefore, 'key bounds'),
     out: gpu.createTensor('f32', [f.totalTokens, c.heads, c.D], 'out'),
     seqs: gpu.upload('u32', [f.sequences.length, 4], f.seqs, 'seqs'),
     blockTables: gpu.upload('u32', [f.blockTables.length], f.blockTables, 'tables'),
@@ -103,7 +112,7 @@ async function run(gpu: Gpu, rng: Rng, c: Case, stats?: PlasStats): Promise<Run>
   const step = gpu.step('plas attention');
   plasAttention(step, {
     q: t.q,
-    layer: { k: t.k, v: t.v, keySums: t.keySums },
+    layer: { k: t.k, v: t.v, keySums: t.keySums, keyBounds: t.keyBounds },
     batch,
     out: t.out,
     config,
@@ -117,8 +126,9 @@ async function run(gpu: Gpu, rng: Rng, c: Case, stats?: PlasStats): Promise<Run>
   await step.submit();
   const out = await gpu.read(t.out);
   const sumsAfter = await gpu.read(t.keySums);
+  const boundsAfter = await gpu.read(t.keyBounds);
   destroy(...Object.values(t));
-  return { f, config, q, kPool, vPool, sumsBefore, sumsAfter, gate, out, debug: debug! };
+  return { f, config, q, kPool, vPool, sumsBefore, sumsAfter, boundsBefore, boundsAfter, gate, out, debug: debug! };
 }
 
 const u32 = async (p: Promise<Uint8Array>) => new Uint32Array((await p).slice().buffer);
@@ -146,112 +156,128 @@ const MIXED: SeqSpec[] = [
 ];
 
 describe('plasAttention: every stage matches its twin on a sparse mixed batch', () => {
-  it('D=64, GQA 4, page 16, block 32; chunked prefill mid-block, decode, one-token and dense sequences', async () => {
-    const gpu = await testGpu();
-    const rng = new Rng(2024);
-    const c: Case = {
-      D: 64,
-      heads: 8,
-      kvHeads: 2,
-      pageSize: 16,
-      specs: MIXED,
-      config: {
-        plas_block_size: 32,
-        plas_encoder_top_k_left: 4,
-        plas_encoder_top_k_right: 6,
-        plas_decoder_top_k_left: 6,
-        plas_decoder_top_k_right: 9,
-        plas_use_encoder_seq_limit: 200,
-        plas_use_decoder_seq_limit: 600,
-      },
-    };
-    const stats = new PlasStats({ sampleEvery: 1, recall: true });
-    const r = await run(gpu, rng, c, stats);
-    const { plan } = r.debug;
-    const blockSize = 32;
-    const shape = { pageSize: c.pageSize, kvHeads: c.kvHeads, D: c.D, blockSize };
+  const scores: [string, Partial<PlasConfig>][] = [
+    ['gate scores (mean pooling)', {}],
+    ['key-bound scores in decode, the gate in prefill', { decoderBlockScore: 'bound' }],
+    ['key-bound scores in prefill, the gate in decode', { encoderBlockScore: 'bound' }],
+  ];
+  for (const [name, blockScores] of scores)
+    it(`D=64, GQA 4, page 16, block 32; chunked prefill mid-block, decode, one-token and dense sequences; ${name}`, async () => {
+      const gpu = await testGpu();
+      const rng = new Rng(2024);
+      const c: Case = {
+        D: 64,
+        heads: 8,
+        kvHeads: 2,
+        pageSize: 16,
+        specs: MIXED,
+        config: {
+          plas_block_size: 32,
+          plas_encoder_top_k_left: 4,
+          plas_encoder_top_k_right: 6,
+          plas_decoder_top_k_left: 6,
+          plas_decoder_top_k_right: 9,
+          plas_use_encoder_seq_limit: 200,
+          plas_use_decoder_seq_limit: 600,
+          ...blockScores,
+        },
+      };
+      const stats = new PlasStats({ sampleEvery: 1, recall: true });
+      const r = await run(gpu, rng, c, stats);
+      const { plan } = r.debug;
+      const blockSize = 32;
+      const shape = { pageSize: c.pageSize, kvHeads: c.kvHeads, D: c.D, blockSize };
 
-    // 1. Key sums: the prefix's plus this step's tokens.
-    const sums = keySumsRef(r.kPool, r.sumsBefore.slice(), keySumItems(r.f.sequences, c.pageSize, blockSize), shape);
-    // Pages no sequence holds keep their NaN on both sides; compare them as 0 (a NaN anywhere else still fails).
-    const noNaN = (x: Float32Array) => x.map((v, i) => (Number.isNaN(v) && Number.isNaN(sums[i]) ? 0 : v));
-    assertClose(noNaN(r.sumsAfter), noNaN(sums), { rtol: 1e-6, atol: 1e-5 }, 'key sums');
+      // 1. Key sums: the prefix's plus this step's tokens.
+      const sums = keySumsRef(r.kPool, r.sumsBefore.slice(), keySumItems(r.f.sequences, c.pageSize, blockSize), shape);
+      // Pages no sequence holds keep their NaN on both sides; compare them as 0 (a NaN anywhere else still fails).
+      const noNaN = (x: Float32Array) => x.map((v, i) => (Number.isNaN(v) && Number.isNaN(sums[i]) ? 0 : v));
+      assertClose(noNaN(r.sumsAfter), noNaN(sums), { rtol: 1e-6, atol: 1e-5 }, 'key sums');
+      const bounds = keyBoundsRef(
+        r.kPool,
+        r.boundsBefore.slice(),
+        keySumItems(r.f.sequences, c.pageSize, blockSize),
+        shape,
+      );
+      assert.deepEqual(r.boundsAfter, bounds, 'key bounds (NaN where no sequence holds the page, on both sides)');
 
-    // 2. Scores on the GPU's key sums, and the selection on the GPU's scores (bit for bit).
-    const selection = await u32(r.debug.selection!);
-    assert.ok(r.debug.scores.length === plan.scoreGroups.length, 'one score chunk per side here');
-    for (const ch of r.debug.scores) {
-      const scores = decodeValues(await ch.bytes, 'f32');
-      const common = { heads: c.heads, blockSize, maxBlocks: plan.maxBlocks, rowBase: ch.rowBase };
-      const want = scoresRef(r.q, r.sumsAfter, r.f.seqs, r.f.blockTables, ch.group.items, {
-        ...common,
-        kvHeads: c.kvHeads,
-        D: c.D,
-        pageSize: c.pageSize,
-        scoreRows: ch.rows,
-        mean: true,
-      });
-      // Rows of the chunk's span that are not in its items (other sequences) hold whatever was there: skip them.
-      const rowSize = c.heads * plan.maxBlocks;
-      const covered = (x: Float32Array) => x.filter((_, i) => !Number.isNaN(want[i]));
-      assert.equal(want.length, ch.rows * rowSize);
-      assertClose(covered(scores), covered(want), { rtol: 2e-6, atol: 1e-4 }, `scores (${ch.group.side})`);
-      const sel = selectRef(scores, r.f.seqs, ch.group.items, {
-        ...common,
-        left: ch.group.left,
-        right: ch.group.right,
-        iterations: r.config.iterations,
-        words: plan.words,
-        totalTokens: r.f.totalTokens,
-      });
-      for (let i = 0; i < ch.group.items.length; i += 4) {
-        const row0 = r.f.sequences[ch.group.items[i]].queryOffset + ch.group.items[i + 1];
-        const span = [row0 * c.heads * plan.words, (row0 + ch.group.items[i + 2]) * c.heads * plan.words];
-        assert.deepEqual(
-          selection.subarray(span[0], span[1]),
-          sel.subarray(span[0], span[1]),
-          `selection rows ${row0}`,
-        );
+      // 2. Scores on the GPU's key sums, and the selection on the GPU's scores (bit for bit).
+      const selection = await u32(r.debug.selection!);
+      assert.ok(r.debug.scores.length === plan.scoreGroups.length, 'one score chunk per side here');
+      for (const ch of r.debug.scores) {
+        const scores = decodeValues(await ch.bytes, 'f32');
+        const common = { heads: c.heads, blockSize, maxBlocks: plan.maxBlocks, rowBase: ch.rowBase };
+        const bound = ch.group.score === 'bound';
+        assert.equal(ch.group.score, r.config[`${ch.group.side}BlockScore`]);
+        const want = scoresRef(r.q, bound ? r.boundsAfter : r.sumsAfter, r.f.seqs, r.f.blockTables, ch.group.items, {
+          ...common,
+          kvHeads: c.kvHeads,
+          D: c.D,
+          pageSize: c.pageSize,
+          scoreRows: ch.rows,
+          summary: bound ? 'bound' : 'mean',
+        });
+        // Rows of the chunk's span that are not in its items (other sequences) hold whatever was there: skip them.
+        const rowSize = c.heads * plan.maxBlocks;
+        const covered = (x: Float32Array) => x.filter((_, i) => !Number.isNaN(want[i]));
+        assert.equal(want.length, ch.rows * rowSize);
+        assertClose(covered(scores), covered(want), { rtol: 2e-6, atol: 1e-4 }, `scores (${ch.group.side})`);
+        const sel = selectRef(scores, r.f.seqs, ch.group.items, {
+          ...common,
+          left: ch.group.left,
+          right: ch.group.right,
+          iterations: r.config.iterations,
+          words: plan.words,
+          totalTokens: r.f.totalTokens,
+        });
+        for (let i = 0; i < ch.group.items.length; i += 4) {
+          const row0 = r.f.sequences[ch.group.items[i]].queryOffset + ch.group.items[i + 1];
+          const span = [row0 * c.heads * plan.words, (row0 + ch.group.items[i + 2]) * c.heads * plan.words];
+          assert.deepEqual(
+            selection.subarray(span[0], span[1]),
+            sel.subarray(span[0], span[1]),
+            `selection rows ${row0}`,
+          );
+        }
       }
-    }
 
-    // 3. Union lists from the GPU's selection; dense units list everything.
-    const lists = await gpuLists(r);
-    assert.deepEqual(lists, unionRef(selection, r.f.seqs, plan.units, { ...c, blockSize, words: plan.words }));
-    const denseUnits = [...Array(plan.units.length / 4).keys()].filter((u) => plan.units[u * 4 + 3] === 1);
-    assert.ok(denseUnits.length >= 2 && denseUnits.length < plan.units.length / 4, 'both dense and sparse units');
-    const sparseLists = lists.filter((_, i) => plan.units[Math.floor(i / c.kvHeads) * 4 + 3] === 0);
-    assert.ok(
-      sparseLists.some((l, i) => l.length < plan.unitBlocks[i]),
-      'some sparse list skips blocks',
-    );
+      // 3. Union lists from the GPU's selection; dense units list everything.
+      const lists = await gpuLists(r);
+      assert.deepEqual(lists, unionRef(selection, r.f.seqs, plan.units, { ...c, blockSize, words: plan.words }));
+      const denseUnits = [...Array(plan.units.length / 4).keys()].filter((u) => plan.units[u * 4 + 3] === 1);
+      assert.ok(denseUnits.length >= 2 && denseUnits.length < plan.units.length / 4, 'both dense and sparse units');
+      const sparseLists = lists.filter((_, i) => plan.units[Math.floor(i / c.kvHeads) * 4 + 3] === 0);
+      assert.ok(
+        sparseLists.some((l, i) => l.length < plan.unitBlocks[i]),
+        'some sparse list skips blocks',
+      );
 
-    // 4. The block-sparse output over those lists.
-    const want = plasSparseAttention(r.q, r.kPool, r.vPool, r.f.sequences, plan.units, lists, {
-      ...c,
-      blockSize,
+      // 4. The block-sparse output over those lists.
+      const want = plasSparseAttention(r.q, r.kPool, r.vPool, r.f.sequences, plan.units, lists, {
+        ...c,
+        blockSize,
+      });
+      assertClose(r.out, want, TOL, 'sparse attention');
+
+      // Statistics of the sampled step: density from the same counts, recall in (0, 1].
+      await stats.settled();
+      const layer = stats.layer(0);
+      const candidates = lists.reduce((n, _, i) => n + plan.unitBlocks[Math.floor(i / c.kvHeads)], 0);
+      const selected = lists.reduce((n, l) => n + l.length, 0);
+      assert.equal(layer.candidateBlocks, candidates);
+      assert.equal(layer.selectedBlocks, selected);
+      const decodeLists = lists.filter((_, i) => plan.decodeUnits.includes(Math.floor(i / c.kvHeads)));
+      const decodeCandidates = plan.decodeUnits.reduce((n, u) => n + c.kvHeads * plan.unitBlocks[u], 0);
+      assert.ok(plan.decodeUnits.length > 0 && decodeCandidates < candidates, 'both decode and prefill units');
+      assert.equal(layer.decodeCandidateBlocks, decodeCandidates);
+      assert.equal(
+        layer.decodeSelectedBlocks,
+        decodeLists.reduce((n, l) => n + l.length, 0),
+      );
+      assert.ok(layer.density < 1 && layer.density > 0, `density ${layer.density}`);
+      assert.ok(layer.recall !== null && layer.recall > 0 && layer.recall <= 1, `recall ${layer.recall}`);
+      assert.equal(stats.request('r1').density, 1, 'the one-token sequence is dense');
     });
-    assertClose(r.out, want, TOL, 'sparse attention');
-
-    // Statistics of the sampled step: density from the same counts, recall in (0, 1].
-    await stats.settled();
-    const layer = stats.layer(0);
-    const candidates = lists.reduce((n, _, i) => n + plan.unitBlocks[Math.floor(i / c.kvHeads)], 0);
-    const selected = lists.reduce((n, l) => n + l.length, 0);
-    assert.equal(layer.candidateBlocks, candidates);
-    assert.equal(layer.selectedBlocks, selected);
-    const decodeLists = lists.filter((_, i) => plan.decodeUnits.includes(Math.floor(i / c.kvHeads)));
-    const decodeCandidates = plan.decodeUnits.reduce((n, u) => n + c.kvHeads * plan.unitBlocks[u], 0);
-    assert.ok(plan.decodeUnits.length > 0 && decodeCandidates < candidates, 'both decode and prefill units');
-    assert.equal(layer.decodeCandidateBlocks, decodeCandidates);
-    assert.equal(
-      layer.decodeSelectedBlocks,
-      decodeLists.reduce((n, l) => n + l.length, 0),
-    );
-    assert.ok(layer.density < 1 && layer.density > 0, `density ${layer.density}`);
-    assert.ok(layer.recall !== null && layer.recall > 0 && layer.recall <= 1, `recall ${layer.recall}`);
-    assert.equal(stats.request('r1').density, 1, 'the one-token sequence is dense');
-  });
 });
 
 describe('plasAttention over f16 pools and a sliding window', () => {

@@ -1,5 +1,6 @@
 /**
- * The PLAS selection kernels against their twins: plas_key_sums, plas_block_scores, plas_select_topk, plas_union.
+ * The PLAS selection kernels against their twins: plas_key_sums (sums and bounds), plas_block_scores (mean, gate and
+ * key-bound scores), plas_select_topk, plas_union.
  * Shapes: head_dim 64/80/128, GQA groups 1/4/7, block sizes 32/64/128 over pages that divide them, lengths that are
  * not multiples of the block, one-token sequences, chunked prefill whose chunks start mid-block.
  */
@@ -7,12 +8,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KernelArgumentError } from '../../../engine/gpu/errors.ts';
 import { plasBlockScores } from '../../../engine/gpu/kernels/plas-block-scores.ts';
-import { plasKeySums } from '../../../engine/gpu/kernels/plas-key-sums.ts';
+import { plasKeyBounds, plasKeySums } from '../../../engine/gpu/kernels/plas-key-sums.ts';
 import { plasSelectTopk } from '../../../engine/gpu/kernels/plas-select-topk.ts';
 import { plasUnion } from '../../../engine/gpu/kernels/plas-union.ts';
 import { keySumItems } from '../../../engine/plas/plan.ts';
 import { plasBlockScores as scoresRef } from '../../../engine/reference/plas-block-scores.ts';
-import { compressedKeys, plasKeySums as keySumsRef } from '../../../engine/reference/plas-key-sums.ts';
+import {
+  blockKeyBounds,
+  compressedKeys,
+  plasKeyBounds as keyBoundsRef,
+  plasKeySums as keySumsRef,
+} from '../../../engine/reference/plas-key-sums.ts';
 import { exactTopk, plasSelectTopk as selectRef, selectRow } from '../../../engine/reference/plas-select-topk.ts';
 import { plasUnion as unionRef } from '../../../engine/reference/plas-union.ts';
 import { assertClose } from '../../helpers/close.ts';
@@ -84,6 +90,74 @@ describe('plas_key_sums matches its twin', () => {
   });
 });
 
+describe('plas_key_bounds (plas_key_sums.wgsl main_bounds) matches its twin', () => {
+  it("over chunked steps (chunks start mid-page), and equals the blocks' key extremes from scratch", async () => {
+    const gpu = await testGpu();
+    const rng = new Rng(78);
+    const cases = [
+      { D: 64, kvHeads: 2, pageSize: 16, blockSize: 32 },
+      { D: 80, kvHeads: 1, pageSize: 16, blockSize: 64 },
+      { D: 128, kvHeads: 3, pageSize: 32, blockSize: 128 },
+    ];
+    for (const [ci, c] of cases.entries()) {
+      const finals = [1, 37, 150, 300].map((n) => n + rng.int(0, 20));
+      const fixture = pagedBatch(
+        rng,
+        finals.map((kvLength) => ({ kvLength, numQueries: kvLength })),
+        c.pageSize,
+      );
+      const kPool = randomPool(rng, fixture, c.kvHeads, c.D);
+      const k = gpu.upload('f32', [fixture.numPages, c.pageSize, c.kvHeads, c.D], kPool, 'k');
+      // Stale extremes past any key in every page: a page's first step must start from its own keys.
+      let expected = rng.normals(fixture.numPages * c.kvHeads * 2 * c.D, 100);
+      const keyBounds = gpu.upload('f32', [fixture.numPages, c.kvHeads, 2 * c.D], expected, 'key bounds');
+      const shape = { pageSize: c.pageSize, kvHeads: c.kvHeads, D: c.D, blockSize: c.blockSize };
+      const done = finals.map(() => 0);
+      for (let stepIndex = 0; done.some((n, i) => n < finals[i]); stepIndex++) {
+        const seqs = fixture.sequences.map((s, i) => {
+          const n = Math.min(finals[i] - done[i], rng.pick([1, 5, 23, 70]));
+          done[i] += n;
+          return { ...s, kvLength: done[i], numQueries: n };
+        });
+        const itemValues = keySumItems(seqs, c.pageSize, c.blockSize);
+        if (itemValues.length === 0) continue;
+        const items = u32Tensor(gpu, itemValues, 'items');
+        const step = gpu.step('key bounds');
+        plasKeyBounds(step, { k, keyBounds, items });
+        await step.submit();
+        expected = keyBoundsRef(kPool, expected, itemValues, shape);
+        // Max and min are exact: bit for bit.
+        assert.deepEqual(await gpu.read(keyBounds), expected, `case ${ci} step ${stepIndex}`);
+        destroy(items);
+      }
+      const bounds = await gpu.read(keyBounds);
+      for (const s of fixture.sequences) {
+        const fromScratch = blockKeyBounds(kPool, s.blockTable, s.kvLength, shape);
+        const mine = new Float64Array(fromScratch.length);
+        const nb = Math.ceil(s.kvLength / c.blockSize);
+        for (let b = 0; b < nb; b++) {
+          for (let i = 0; i < c.kvHeads; i++) {
+            const at = (b * c.kvHeads + i) * 2 * c.D;
+            mine.fill(Number.NEGATIVE_INFINITY, at, at + c.D);
+            mine.fill(Number.POSITIVE_INFINITY, at + c.D, at + 2 * c.D);
+          }
+        }
+        for (let pos = 0; pos < s.kvLength; pos += c.pageSize) {
+          const at = Math.floor(pos / c.blockSize) * c.kvHeads * 2 * c.D;
+          const page = s.blockTable[pos / c.pageSize];
+          for (let i = 0; i < c.kvHeads * 2 * c.D; i++) {
+            const x = bounds[page * c.kvHeads * 2 * c.D + i];
+            const isMax = i % (2 * c.D) < c.D;
+            mine[at + i] = isMax ? Math.max(mine[at + i], x) : Math.min(mine[at + i], x);
+          }
+        }
+        assert.deepEqual(mine, fromScratch, `case ${ci} kvLength ${s.kvLength} from scratch`);
+      }
+      destroy(k, keyBounds);
+    }
+  });
+});
+
 describe('plas_block_scores matches its twin', () => {
   it('on random batches: D 64/80/128, GQA 1/4/7, blocks 32/64/128, ragged lengths, one-token sequences', async () => {
     const gpu = await testGpu();
@@ -105,6 +179,15 @@ describe('plas_block_scores matches its twin', () => {
       ];
       const f = pagedBatch(rng, specs, sh.pageSize);
       const sumValues = rng.normals(f.numPages * sh.kvHeads * sh.D, 4);
+      // Key bounds: per page and kv head D maxima then D minima (max >= min, as real extremes are).
+      const boundValues = new Float32Array(f.numPages * sh.kvHeads * 2 * sh.D);
+      for (let i = 0; i < f.numPages * sh.kvHeads; i++) {
+        for (let d = 0; d < sh.D; d++) {
+          const [a, b] = [rng.normal() * 3, rng.normal() * 3];
+          boundValues[i * 2 * sh.D + d] = Math.max(a, b);
+          boundValues[i * 2 * sh.D + sh.D + d] = Math.min(a, b);
+        }
+      }
       const qValues = rng.normals(f.totalTokens * sh.heads * sh.D);
       const itemTokens = Math.max(1, Math.floor(64 / group));
       const itemList: number[] = [];
@@ -118,28 +201,34 @@ describe('plas_block_scores matches its twin', () => {
       const t = {
         q: gpu.upload('f32', [f.totalTokens, sh.heads, sh.D], qValues, 'q'),
         keySums: gpu.upload('f32', [f.numPages, sh.kvHeads, sh.D], sumValues, 'key sums'),
+        keyBounds: gpu.upload('f32', [f.numPages, sh.kvHeads, 2 * sh.D], boundValues, 'key bounds'),
         items: u32Tensor(gpu, itemValues, 'items'),
         scores: gpu.createTensor('f32', [f.totalTokens, sh.heads, maxBlocks], 'scores'),
       };
-      for (const mean of [true, false]) {
+      for (const summary of ['mean', 'gate', 'bound'] as const) {
         const step = gpu.step('scores');
+        const summaries = summary === 'bound' ? t.keyBounds : t.keySums;
         plasBlockScores(step, {
-          ...t,
+          q: t.q,
+          items: t.items,
+          scores: t.scores,
+          keySums: summaries,
           ...tables,
           pageSize: sh.pageSize,
           blockSize: sh.blockSize,
-          mean,
+          summary,
         });
         await step.submit();
-        const ref = scoresRef(qValues, sumValues, f.seqs, f.blockTables, itemValues, {
+        const values = summary === 'bound' ? boundValues : sumValues;
+        const ref = scoresRef(qValues, values, f.seqs, f.blockTables, itemValues, {
           ...sh,
           maxBlocks,
           scoreRows: f.totalTokens,
           rowBase: 0,
-          mean,
+          summary,
         });
         // A D-long dot product of a sum of up to 8 pages, against the twin's f64.
-        assertClose(await gpu.read(t.scores), ref, { rtol: 2e-6, atol: 1e-4 }, `shape ${si} mean=${mean}`);
+        assertClose(await gpu.read(t.scores), ref, { rtol: 2e-6, atol: 1e-4 }, `shape ${si} ${summary}`);
       }
       destroy(...Object.values(t), tables.seqs, tables.blockTables);
     }

@@ -64,13 +64,13 @@ it('a memory estimate counts weights, KV in whole pages and key sums, and says t
   const input = { shape, weightBytes: 1000 * MiB, dtype: 'f16' as const, tokens: 100, keySums: true };
   const e = estimateMemory(input);
   assert.equal(e.kvBytes, 128 * 114688, '100 tokens take 2 pages of 64');
-  assert.equal(e.keySumBytes, 2 * 28 * 8 * 128 * 4);
+  assert.equal(e.keySumBytes, 2 * 28 * 8 * 3 * 128 * 4, 'sums (D) and bounds (2 x D) per page, layer and kv head');
   assert.equal(e.totalBytes, 1000 * MiB + e.kvBytes + e.keySumBytes);
   assert.equal(e.largestKvBufferBytes, 128 * 8 * 128 * 2);
 
-  // 2 GiB budget: (2048 - 1000) MiB left, at 64 x 114688 + 28 x 8 x 128 x 4 bytes a page.
+  // 2 GiB budget: (2048 - 1000) MiB left, at 64 x 114688 + 28 x 8 x 3 x 128 x 4 bytes a page.
   const limits = { maxBindingBytes: 1024 * MiB, budgetBytes: 2048 * MiB };
-  const pages = Math.floor((1048 * MiB) / (64 * 114688 + 28 * 8 * 128 * 4));
+  const pages = Math.floor((1048 * MiB) / (64 * 114688 + 28 * 8 * 3 * 128 * 4));
   assert.equal(tokensThatFit(input, limits), pages * 64);
   assert.ok(checkMemoryFits({ ...input, tokens: pages * 64 }, limits));
   assert.throws(

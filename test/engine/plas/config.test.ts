@@ -20,6 +20,8 @@ describe('PLAS config', () => {
     assert.equal(parsePlasConfig({ plas_use_decoder_seq_limit: 7 }, 64).plas_use_decoder_seq_limit, 7);
     assert.equal(c.topkSearch, 'refined', 'the top-k search that lands in range (shaders/plas_select_topk.wgsl)');
     assert.equal(parsePlasConfig({ topkSearch: 'original' }, 64).topkSearch, 'original', "the original's rule");
+    assert.deepEqual([c.encoderBlockScore, c.decoderBlockScore], ['gate', 'gate'], "the original's block scores");
+    assert.equal(parsePlasConfig({ decoderBlockScore: 'bound' }, 64).decoderBlockScore, 'bound');
   });
 
   it('errors name the key and print the values', () => {
@@ -36,6 +38,8 @@ describe('PLAS config', () => {
       ['{"iterations": 0}', 64, /iterations \(0\) must be an integer in \[1, 32\]/],
       ['{"denseLastLayer": "yes"}', 64, /denseLastLayer \("yes"\) must be true or false/],
       ['{"topkSearch": "exact"}', 64, /topkSearch \("exact"\) must be refined or original/],
+      ['{"decoderBlockScore": "max"}', 64, /decoderBlockScore \("max"\) must be gate or bound/],
+      ['{"encoderBlockScore": null}', 64, /encoderBlockScore \(null\) must be gate or bound/],
       ['{"plas_use_encoder_seq_limit": -1}', 64, /plas_use_encoder_seq_limit \(-1\) must be an integer/],
       ['{"plas_encoder_top_k_left": 2.5}', 64, /plas_encoder_top_k_left \(2.5\) must be an integer/],
       ['{"top_k": 3}', 64, /unknown PLAS config key "top_k" \(known: plas_encoder_top_k_left, /],

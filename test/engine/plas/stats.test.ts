@@ -91,6 +91,34 @@ describe('PLAS plan', () => {
     assert.ok(all.allDense && all.scoreGroups.length === 0);
   });
 
+  it('scores each side with its block score, and a request with its own score in a group of its own', () => {
+    const bound = { ...config, decoderBlockScore: 'bound' as const };
+    const plan = buildPlasPlan(seqs, bound, { pageSize: 64, heads: 8, kvHeads: 2, prefillRows: 32, unionTokens: 128 });
+    assert.deepEqual(
+      plan.scoreGroups.map((g) => [g.side, g.score, g.items.length / 4]),
+      [
+        ['encoder', 'gate', 19],
+        ['decoder', 'bound', 1],
+      ],
+    );
+    // Sequence 0 (decoding) runs its request's own config: key bounds in prefill too, which it does not use.
+    const own = buildPlasPlan(seqs, config, {
+      pageSize: 64,
+      heads: 8,
+      kvHeads: 2,
+      prefillRows: 32,
+      unionTokens: 128,
+      seqConfigs: [bound, { ...config, encoderBlockScore: 'bound' }, config],
+    });
+    assert.deepEqual(
+      own.scoreGroups.map((g) => [g.side, g.score, g.items.length / 4]),
+      [
+        ['encoder', 'bound', 19],
+        ['decoder', 'bound', 1],
+      ],
+    );
+  });
+
   it('unions, by default, the queries of one prefill attention tile', () => {
     // 32 folded rows / a GQA group of 4 = 8 tokens a unit: seq 1's 300 tokens -> 37 units of 8 and one of 4, each
     // one prefill item; the first unit's last query sees 408 tokens (dense: < 500), unit 12 (tokens 496..503) is

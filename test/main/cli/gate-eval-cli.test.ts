@@ -101,12 +101,12 @@ it('eval retrieval runs every mode on the same documents and reports accuracy, d
   const report = JSON.parse(stdout);
   assert.deepEqual(
     report.rows.map((r: { mode: string }) => r.mode),
-    ['dense', 'plas-mean', 'plas-gate'],
+    ['dense', 'plas-mean', 'plas-gate', 'plas-bound'],
   );
-  const [dense, mean, gate] = report.rows;
+  const [dense, mean, gate, bound] = report.rows;
   assert.equal(dense.density, 1);
   assert.equal(dense.topK, null);
-  for (const r of [mean, gate]) {
+  for (const r of [mean, gate, bound]) {
     const scaled = { left: 2, right: 3, limit: 64 };
     assert.deepEqual(r.topK, { encoder: scaled, decoder: scaled }, 'ranges scale with the 12 blocks of 384 tokens');
     assert.ok(r.sparseLayerDensity < 1 && r.density < 1, JSON.stringify(r));

@@ -82,8 +82,9 @@ it('estimates GPU memory: the weights plus the KV cache at a context', async () 
   assert.equal(e.kvBytesPerToken, perToken);
   assert.deepEqual(e.kvBytesPerTokenByDtype, { f16: perToken, f32: 2 * perToken });
   assert.equal(e.kvBytes, 128 * perToken);
-  // PLAS may run (the engine's default), so the per-page key sums are counted: [pages, kvHeads, headDim] f32 a layer.
-  assert.equal(e.keySumBytes, c.numLayers * 2 * c.numKvHeads * c.headDim * 4);
+  // PLAS may run (the engine's default), so the per-page key sums and bounds are counted: [pages, kvHeads, 3 x headDim]
+  // f32 a layer.
+  assert.equal(e.keySumBytes, c.numLayers * 2 * c.numKvHeads * 3 * c.headDim * 4);
   assert.equal(e.totalBytes, e.weightsBytes + e.kvBytes + e.keySumBytes);
   const full = (await api('/api/models/tiny/estimate')).json();
   assert.equal(full.context, c.maxPositionEmbeddings, 'defaults to the model context');

@@ -173,7 +173,7 @@ function scoresShape(i: Inputs) {
     maxBlocks: MAX_BLOCKS,
     scoreRows: i.T,
     rowBase: 0,
-    mean: true,
+    summary: 'mean' as const,
   };
 }
 

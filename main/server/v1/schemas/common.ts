@@ -41,6 +41,9 @@ export const PlasExtension = Type.Object(
     dense_last_layer: Type.Optional(Type.Boolean()),
     /** How the per-row threshold search counts (engine/plas/config.ts TopkSearch): "refined" or the published "original". */
     topk_search: Type.Optional(Type.Union([Type.Literal('refined'), Type.Literal('original')])),
+    /** How prefill and decode queries score blocks (engine/plas/config.ts BlockScore): "gate" or "bound". */
+    encoder_block_score: Type.Optional(Type.Union([Type.Literal('gate'), Type.Literal('bound')])),
+    decoder_block_score: Type.Optional(Type.Union([Type.Literal('gate'), Type.Literal('bound')])),
   },
   // A misspelt key would silently change nothing: refuse it.
   { additionalProperties: false },

@@ -111,6 +111,8 @@ export const ATTENTION = {
     iterations: 6,
     topkSearch: 'refined' as const,
     denseLastLayer: true,
+    encoderBlockScore: 'gate' as const,
+    decoderBlockScore: 'gate' as const,
   },
 };
 
