@@ -33,7 +33,10 @@ async function assertAccessible() {
 const SAMPLING = { temperature: 1, topP: 1, maxTokens: 12, minTokens: 4, systemPrompt: '' };
 
 before(async () => {
-  const [s, b] = await Promise.all([startTestServer({ model: DEFAULT_MODEL_DIR }), launchChromium()]);
+  const [s, b] = await Promise.all([
+    startTestServer({ model: DEFAULT_MODEL_DIR, maxModelLen: 2048 }),
+    launchChromium(),
+  ]);
   server = s;
   browser = b;
   await server.ready;
@@ -526,8 +529,9 @@ test('a 2,000-message thread keeps few rows in the DOM and scrolls top to bottom
 });
 
 test('a thread longer than the context is sent with its oldest turns left out, and the reply says how many', async () => {
-  // 300 turns (~6,000 tokens) against PLAS Mini's 2,048; a reply budget of 1,600 tokens leaves the prompt ~450, so
-  // the prefill stays short on SwiftShader. The reply is stopped at its first token: only the request matters here.
+  // 300 turns (~6,000 tokens) against the 2,048 tokens the server holds requests to (--max-model-len in before(); PLAS
+  // Mini has 8,192); a reply budget of 1,600 tokens leaves the prompt ~450, so the prefill stays short on SwiftShader.
+  // The reply is stopped at its first token: only the request matters here.
   const thread = longThread(300);
   thread.conversation.title = 'Over the context';
   thread.conversation.sampling = { max_tokens: 1600, temperature: 0 };

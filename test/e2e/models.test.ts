@@ -83,7 +83,7 @@ test('add a folder: the empty state, a refused folder with its reason, then a co
   assert.match(facts, /Architecture ?LlamaForCausalLM/);
   assert.match(facts, /Parameters ?4\.2M/);
   assert.match(facts, /Weights ?f16/);
-  assert.match(facts, /Context ?2,048/);
+  assert.match(facts, /Context ?8,192/);
   assert.match(facts, /On disk ?8\.\d MB/);
   assert.deepEqual(errors, []);
 });

@@ -18,8 +18,8 @@ let page: Page;
 let errors: string[];
 
 /**
- * About 400 tokens of PLAS Mini's tokenizer: 13 blocks of 32, so a decode top-k of a few blocks is sparse (the
- * default decode limit, 100 blocks x 32 tokens, keeps every PLAS Mini prompt dense).
+ * About 400 tokens of PLAS Mini's tokenizer: 13 blocks of 32, so a decode top-k of a few blocks is sparse (PLAS Mini's
+ * own decode limit, 16 blocks x 32 tokens, keeps this prompt and its reply dense).
  */
 const PASSAGE =
   'In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep. And the Spirit of God moved upon the face of the waters. And God said, Let there be light: and there was light. And God saw the light, that it was good: and God divided the light from the darkness. And God called the light Day, and the darkness he called Night. And the evening and the morning were the first day. ';
@@ -28,7 +28,7 @@ const PROMPT = `${PASSAGE.repeat(3)}\nWhat did God call the light?`;
 const plasNow = async () =>
   (await http(server.port, '/api/plas', { headers: bearer(server.token) })).json() as Promise<{
     backend: string;
-    config: Record<string, number | boolean>;
+    config: Record<string, number | boolean | string>;
   }>;
 const text = async (l: Locator) => (await l.textContent())?.trim() ?? '';
 
@@ -108,8 +108,8 @@ test('the page shows the engine’s PLAS settings with units, and the empty stat
   assert.equal(config.plas_encoder_top_k_left, 1);
   assert.equal(await text(page.locator('output[data-key="plas_encoder_top_k_left"]')), '1 block');
   assert.equal(await text(page.getByTestId('block-size')), '32 tokens');
-  // The slider's maximum is the model's context in blocks (2,048 / 32), or the value in force when larger.
-  assert.equal(await page.getByLabel('Prefill top-k, at least').getAttribute('max'), '64');
+  // The slider's maximum is the model's context in blocks (8,192 / 32), or the value in force when larger.
+  assert.equal(await page.getByLabel('Prefill top-k, at least').getAttribute('max'), '256');
   await page.getByTestId('recent-empty').waitFor();
   assert.match(await text(page.getByTestId('recent-empty')), /No requests yet: send a chat message or run the A\/B/);
   // PLAS Mini is bundled: its gate section says how to train a copy, and offers no button the server would refuse.
@@ -127,7 +127,7 @@ test('sliders apply live, read back from the engine; a refused value shows why a
   assert.equal(
     before.plas.decode,
     '100%',
-    `at the defaults every PLAS Mini prompt is dense: ${JSON.stringify(before)}`,
+    `at the model's defaults a prompt under 512 tokens decodes densely: ${JSON.stringify(before)}`,
   );
   assert.match(await text(page.getByTestId('ab-difference')), /identical/);
 
@@ -209,12 +209,20 @@ test('PLAS on/off, reset to the model’s defaults, and dark theme', async () =>
   await plasOn.check();
   await page.getByTestId('backend').getByText('PLAS').waitFor();
   assert.equal((await plasNow()).backend, 'plas');
+  // PLAS Mini decodes with key-bound block scores (its plas_config.json); the switch turns them to the gate's.
+  const boundDecode = page.getByRole('checkbox', { name: 'Key-bound scores in decode' });
+  assert.equal(await boundDecode.isChecked(), true);
+  assert.equal(await page.getByRole('checkbox', { name: 'Key-bound scores in prefill' }).isChecked(), false);
+  await boundDecode.uncheck();
+  await until(async () => (await plasNow()).config.decoderBlockScore === 'gate', 'decode scores with the gate');
   await page.getByRole('button', { name: "Reset to the model's defaults" }).click();
   await page.getByTestId('backend').getByText('dense').waitFor();
   const reset = await plasNow();
   assert.equal(reset.backend, 'dense');
-  assert.equal(reset.config.plas_decoder_top_k_left, 100);
-  assert.equal(await text(page.locator('output[data-key="plas_decoder_top_k_left"]')), '100 blocks');
+  assert.equal(reset.config.plas_decoder_top_k_left, 16, "PLAS Mini's plas_config.json");
+  assert.equal(reset.config.decoderBlockScore, 'bound');
+  assert.equal(await boundDecode.isChecked(), true);
+  assert.equal(await text(page.locator('output[data-key="plas_decoder_top_k_left"]')), '16 blocks');
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.locator('.uplot canvas').waitFor();
   await assertAccessible();

@@ -105,7 +105,7 @@ describe('plas_config.json', () => {
     assert.equal(withModelDefaults(file, { plas_decoder_top_k_left: 8 }).plas_use_decoder_seq_limit, undefined);
   });
 
-  it("PLAS Mini's file: blocks of 32, sparse prefill from 512 tokens, dense decode; flags still win", async () => {
+  it("PLAS Mini's file: blocks of 32, sparse prefill from 512 tokens, key-bound decode from 512; flags still win", async () => {
     assert.ok(await loadModelPlasConfig(DEFAULT_MODEL_DIR), 'the bundled model has a plas_config.json');
     const gpu = await testGpu();
     const model = await loadModel(gpu, DEFAULT_MODEL_DIR);
@@ -117,7 +117,9 @@ describe('plas_config.json', () => {
       assert.equal(engine.config.cache.pageSize, 32, 'pages shrink to the block');
       assert.deepEqual([c.plas_encoder_top_k_left, c.plas_encoder_top_k_right], [1, 1]);
       assert.equal(c.plas_use_encoder_seq_limit, 512);
-      assert.equal(c.plas_use_decoder_seq_limit, 100 * 32, 'the default decode limit: dense past the 2,048 context');
+      assert.deepEqual([c.plas_decoder_top_k_left, c.plas_decoder_top_k_right], [16, 16]);
+      assert.equal(c.plas_use_decoder_seq_limit, 16 * 32, 'the decode limit follows left x block size');
+      assert.deepEqual([c.encoderBlockScore, c.decoderBlockScore], ['gate', 'bound']);
       assert.equal(c.topkSearch, 'refined');
       assert.equal(c.denseLastLayer, false);
       const input = { attention: { plas: { plas_use_decoder_seq_limit: 0, topkSearch: 'original' as const } } };

@@ -57,7 +57,7 @@ it('refuses bad bodies with a 400 naming the field, and a model that is not load
   // Checked against the loaded model before a job starts.
   for (const [body, param, message] of [
     [{ blockSize: 48 }, 'blockSize', /blockSize \(48\) must be a power of two/],
-    [{ length: 4096 }, 'length', /length \(4096\) exceeds the model's context \(2048\)/],
+    [{ length: 16384 }, 'length', /length \(16384\) exceeds the model's context \(8192\)/],
     [{ length: 100 }, 'length', /length \(100\) is too short for blocks of 32: a window needs at least 129 tokens/],
   ] as const) {
     const res = await api('/api/jobs/gate-train', { method: 'POST', body: { model: 'mini', ...body } });
