@@ -257,17 +257,19 @@ def main():
         for pooling in poolings:
             sel = Selection(pooling, a.block, gate, sparse, a.tile, (a.encoder_limit, a.decoder_limit))
             sel.top_k = (blocks_for(a.top_k, length, a.block), blocks_for(decode_top_k, length, a.block))
-            started, correct, misses = time.time(), 0, []
+            started, correct, misses, each = time.time(), 0, [], []
             with torch.no_grad():
                 for probe in chosen:
                     out = answer(model, sel, list(probe["ids"]), len(probe["answerIds"]))
                     correct += out == probe["answerIds"]
+                    each.append(int(out == probe["answerIds"]))
                     if out != probe["answerIds"]:
                         misses.append(round(probe["depth"], 2))
             k = sel.kept
             row = {
                 "length": length, "pooling": pooling, "block": a.block, "samples": len(chosen),
                 "accuracy": f"{correct}/{len(chosen)}", "correct": correct, "missed_depths": misses,
+                "per_probe": "".join(map(str, each)),  # 1 = correct, in probe order: compare with the engine's
                 "top_k": None if pooling == "dense" else [sel.top_k[0], sel.top_k[1]],
                 "decoder_limit": a.decoder_limit, "encoder_limit": a.encoder_limit,
                 "prefill_density": round((k[0] / k[1]).item(), 4) if k[1] else 1.0,

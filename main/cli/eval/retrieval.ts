@@ -123,7 +123,10 @@ async function runMode(
     plas_encoder_top_k_right: k.right,
     plas_decoder_top_k_left: k.left,
     plas_decoder_top_k_right: k.right,
-    ...(mode === 'plas-bound' ? { encoderBlockScore: 'bound', decoderBlockScore: 'bound' } : {}),
+    // Each mode's block scores, over a model's own plas_config.json (PLAS Mini's decodes with key bounds).
+    ...(mode === 'plas-bound'
+      ? { encoderBlockScore: 'bound', decoderBlockScore: 'bound' }
+      : { encoderBlockScore: 'gate', decoderBlockScore: 'gate' }),
     ...o.plas,
   };
   const input: EngineConfigInput = {
