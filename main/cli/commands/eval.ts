@@ -45,7 +45,9 @@ export function evalCommand(): Command {
   addGpuFlags(
     evalCmd
       .command('retrieval')
-      .description('needle-in-a-haystack accuracy at several lengths: dense, PLAS mean pooling, PLAS learned gate, PLAS key bounds')
+      .description(
+        'needle-in-a-haystack accuracy at several lengths: dense, PLAS mean pooling, PLAS learned gate, PLAS key bounds',
+      )
       .option('--model <dir>', MODEL_FLAG_HELP)
       .option(
         '--lengths <list>',
