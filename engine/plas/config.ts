@@ -2,8 +2,8 @@
  * PlasConfig: what PLAS sparse attention keeps. The original's keys (as users of FastDeploy's
  * `--plas-attention-config '{...}'` know them) plus five of ours. Validated once; every error names the key and prints
  * the values ("plas_encoder_top_k_left (70) must be <= plas_encoder_top_k_right (60)"). Top-k ranges, limits,
- * iterations, topkSearch, denseLastLayer and the block scores are live (`mergePlasConfig`, applied from the next step); the block size is fixed when
- * a model loads, because the per-page key sums of the KV cache are laid out for it.
+ * iterations, topkSearch, denseLastLayer and the block scores are live (`mergePlasConfig`, applied from the next
+ * step); the block size is fixed when a model loads, because the per-page key sums of the KV cache are laid out for it.
  *
  * This file imports nothing: the renderer reads its types (through main/server/routes/api-plas-types.ts).
  */

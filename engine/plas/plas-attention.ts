@@ -3,8 +3,9 @@
  *
  *   1. plas_key_sums      bring the layer's per-page key sums and key bounds up to date with this step's keys (always,
  *                         so a sequence that is dense today has its block summaries ready when it crosses the limit);
- *   2. plas_block_scores  gate (or key-bound) scores of every causal candidate block, per sparse query and head (in row chunks that
- *      plas_select_topk   keep the score buffer small), then the approximate top-k selection of each row;
+ *   2. plas_block_scores  gate (or key-bound) scores of every causal candidate block, per sparse query and head (in
+ *      plas_select_topk   row chunks that keep the score buffer small), then the approximate top-k selection of each
+ *                         row;
  *   3. plas_union         per unit (prefill tile or decode token) and kv head, the sorted list of blocks to visit;
  *                         dense units (below the limits, or the whole last layer) list every block;
  *   4. plas_attention_*   block-sparse attention over those lists (prefill tiles; split-K decode with its merge).
