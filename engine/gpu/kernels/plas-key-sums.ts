@@ -46,26 +46,44 @@ export function plasKeySums(step: Step, a: PlasKeySumsArgs): void {
   expectDistinct(kernel, { keySums: a.keySums, k: a.k });
   expectDistinct(kernel, { keySums: a.keySums, items: a.items });
   if (a.gate) expectDistinct(kernel, { keySums: a.keySums, gate: a.gate });
-  const items = a.items.shape[0];
-  const [gx, gy] = grid(Math.ceil((items * kvHeads * D) / 4 / WG), step.gpu.limits.maxComputeWorkgroupsPerDimension);
+  dispatchPerPage(step, kernel, a.gate ? 'main_gate' : 'main', a.k, a.items, a.blockSize, [
+    a.keySums,
+    a.items,
+    ...(a.gate ? [a.gate] : []),
+  ]);
+}
+
+/** One thread per (item, kv head, vec4 of D) over the pages a step wrote: the layout every entry point shares. */
+function dispatchPerPage(
+  step: Step,
+  kernel: string,
+  entryPoint: 'main' | 'main_gate' | 'main_bounds',
+  k: Tensor,
+  items: Tensor,
+  blockSize: number,
+  rest: Tensor[],
+): void {
+  const [, pageSize, kvHeads, D] = k.shape;
+  const count = items.shape[0];
+  const [gx, gy] = grid(Math.ceil((count * kvHeads * D) / 4 / WG), step.gpu.limits.maxComputeWorkgroupsPerDimension);
   step.dispatch({
     kernel,
     pipeline: step.gpu.pipelines.get({
       kernel,
       file: 'plas_key_sums.wgsl',
-      libs: [kvLib(a.k.dtype as KvDType)],
-      entryPoint: a.gate ? 'main_gate' : 'main',
+      libs: [kvLib(k.dtype as KvDType)],
+      entryPoint,
       constants: { WG },
     }),
     uniforms: PLAS_KEY_SUMS_PARAMS.pack({
-      items,
+      items: count,
       kv_heads: kvHeads,
       d4: D / 4,
       page_size: pageSize,
-      block_size: a.blockSize,
+      block_size: blockSize,
       grid_x: gx,
     }),
-    bindings: a.gate ? [a.k, a.keySums, a.items, a.gate] : [a.k, a.keySums, a.items],
+    bindings: [k, ...rest],
     workgroups: [gx, gy],
   });
 }
@@ -89,26 +107,6 @@ export function plasKeyBounds(step: Step, a: PlasKeyBoundsArgs): void {
   expectTensor(kernel, 'items', a.items, 'u32', ['I', 4]);
   expectDistinct(kernel, { keyBounds: a.keyBounds, k: a.k });
   expectDistinct(kernel, { keyBounds: a.keyBounds, items: a.items });
-  const items = a.items.shape[0];
-  const [gx, gy] = grid(Math.ceil((items * kvHeads * D) / 4 / WG), step.gpu.limits.maxComputeWorkgroupsPerDimension);
-  step.dispatch({
-    kernel,
-    pipeline: step.gpu.pipelines.get({
-      kernel,
-      file: 'plas_key_sums.wgsl',
-      libs: [kvLib(a.k.dtype as KvDType)],
-      entryPoint: 'main_bounds',
-      constants: { WG },
-    }),
-    uniforms: PLAS_KEY_SUMS_PARAMS.pack({
-      items,
-      kv_heads: kvHeads,
-      d4: D / 4,
-      page_size: pageSize,
-      block_size: pageSize, // unused by main_bounds
-      grid_x: gx,
-    }),
-    bindings: [a.k, a.keyBounds, a.items],
-    workgroups: [gx, gy],
-  });
+  // main_bounds does not read the block size: the page size stands in for it.
+  dispatchPerPage(step, kernel, 'main_bounds', a.k, a.items, pageSize, [a.keyBounds, a.items]);
 }
