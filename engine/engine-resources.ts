@@ -6,7 +6,6 @@
  */
 import { DEFAULT_PAGE_SIZE, type EngineConfig, type EngineConfigInput, engineConfig } from './engine-config.ts';
 import type { Gpu } from './gpu/gpu.ts';
-import type { Tensor } from './gpu/tensor.ts';
 import type { KvSizing } from './kv/kv-sizing.ts';
 import type { LoadedModel } from './model/load-model.ts';
 import { planKvPool } from './model/memory-plan.ts';
@@ -14,6 +13,7 @@ import {
   describeGate,
   gateBlockSize,
   gateFileOf,
+  type LayerGate,
   loadPlasGateWeights,
   uploadGateWeights,
 } from './plas/gate-weights.ts';
@@ -40,8 +40,8 @@ export async function resolveEngineConfig(modelPath: string, input: EngineConfig
 export interface EngineResources {
   sizing: KvSizing;
   pool: PagedKvPool;
-  /** One gate weight tensor per layer; undefined where a layer pools by the mean (and [] without a gate). */
-  gates: (Tensor | undefined)[];
+  /** Per layer its learned gates (a form absent where the file has none; [] without a gate file). */
+  gates: LayerGate[];
   /** Which layers use a learned gate, e.g. "learned gate on layers 0-3", or why none is read. */
   gateDescription: string;
 }

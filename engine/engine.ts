@@ -467,7 +467,10 @@ export class Engine {
     this.kick(); // a loop waiting for held requests sees they are gone and ends
     await this.loop;
     this.resources.pool.destroy();
-    for (const g of this.resources.gates) g?.buffer.destroy();
+    for (const g of this.resources.gates) {
+      g.sum?.buffer.destroy();
+      g.bound?.buffer.destroy();
+    }
     await this.grammar.close();
   }
 }

@@ -1,6 +1,7 @@
 // PLAS gate scores: for every query of the work items and every query head, the score of each causal candidate KV
 // block, s[b] = q . Kc[kv_head, b], where Kc is the block's compressed key built from the per-page key sums; or, with
-// `summary` 2, the key bound (Quest's): the largest q . k any key of the block could reach, from per-page key extremes.
+// `summary` 2, the key bound (Quest's): the largest q . k any key of the block could reach, from per-page key extremes;
+// or, with `summary` 3, the learned gate in key-bound form: learned per-channel weights on those extremes.
 //
 // Bindings: 0 p: Params (uniform); 1 q: f32 [totalTokens, heads, D]; 2 key_sums: f32 [numPages, kv_heads, D];
 //   3 seqs: u32 [B, 4] = (queryOffset, numQueries, kvLength, tableOffset); 4 block_tables: u32 [...] (page ids);
@@ -8,6 +9,8 @@
 //   6 scores: f32 [scoreRows, heads, max_blocks]: query row r (queryOffset + token) lands in row r - row_base.
 //   q and key_sums are read as vec4 (D = 4 * d4). With summary 2, key_sums is key_bounds f32 [numPages, kv_heads, 2, D]
 //   (per page: the keys' per-channel max, then min; plas_key_sums.wgsl main_bounds).
+//   7 bound_gate: f32 [kv_heads, 4, D], read with summary 3 only (the launcher binds another read-only buffer in its
+//   place otherwise): per KV head and channel the weights (G0, G1, G2, G3) of q's positive and negative parts.
 // Workgroup: TR x TB = 8 x 8 = 64 threads; one workgroup per (item, kv head, tile of BK = TB * BT blocks), folded into 2-D
 //   (id = wg.x + wg.y * grid_x; block tile fastest, then kv head, then item). The item's rows, folded (query, head of
 //   the GQA group) as row = t * group + g, pass in tiles of BQ = TR * RT rows. Thread (tr, tb) = (tid / TB, tid % TB)
@@ -22,6 +25,9 @@
 //   Summary 2: bound[b] = sum_d max(q_d * M_d, q_d * m_d) >= q . k for every key k of the block, where M and m are the
 //   max and min over the block's pages' extremes. Since that term is q_d * M_d where q_d > 0 and q_d * m_d elsewhere,
 //   it is the dot product of (max(q, 0), min(q, 0)) with (M, m): the same tiled dot product over 2 * D.
+//   Summary 3: s[b] = sum_d (G0 q+ + G1 q-)_d M_d + (G2 q+ + G3 q-)_d m_d, q+ = max(q, 0), q- = min(q, 0): the same dot
+//   product with q's two halves weighted as they are loaded (G = (1, 0, 0, 1) is summary 2; tools/train/distil_gate.py
+//   --form bound learns G).
 // D passes through workgroup memory in chunks of DC vec4s (q and Kc of the tile), so the memory, 16 * (BQ + BK) *
 //   (DC + 1) bytes, does not depend on D and neither does the pipeline.
 
@@ -37,7 +43,7 @@ struct Params {
   row_base: u32,
   items: u32,
   block_tiles: u32,
-  summary: u32, // 0: learned-gate sums, 1: mean pooling, 2: key bounds
+  summary: u32, // 0: learned-gate sums, 1: mean pooling, 2: key bounds, 3: key bounds weighted by a learned gate
   grid_x: u32,
 }
 
@@ -60,6 +66,7 @@ const NEG_BIG: f32 = -3.0e38;
 @group(0) @binding(4) var<storage, read> block_tables: array<u32>;
 @group(0) @binding(5) var<storage, read> items: array<vec4<u32>>;
 @group(0) @binding(6) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(7) var<storage, read> bound_gate: array<vec4<f32>>;
 
 var<workgroup> q_tile: array<vec4<f32>, BQ * DS>; // [BQ, DS]: rows of the row tile, one chunk of D
 var<workgroup> kc_tile: array<vec4<f32>, BK * DS>; // [BK, DS]: compressed keys of the block tile, same chunk
@@ -91,7 +98,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   }
 
   let pages = (s.z + p.page_size - 1u) / p.page_size;
-  let bound = p.summary == 2u;
+  let bound = p.summary >= 2u;
   let kd4 = select(p.d4, 2u * p.d4, bound); // vec4s of a block summary (and of a query as it is scored)
   for (var row0 = 0u; row0 < rows; row0 += BQ) {
     var acc: array<array<f32, BT>, RT>;
@@ -109,7 +116,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
           let head = kvh * p.group + r % p.group;
           let qd = q[(qrow * p.heads + head) * p.d4 + c % p.d4];
           value = qd;
-          if (bound) { value = select(min(qd, vec4<f32>(0.0)), max(qd, vec4<f32>(0.0)), c < p.d4); }
+          if (bound) {
+            let pos = max(qd, vec4<f32>(0.0));
+            let neg = min(qd, vec4<f32>(0.0));
+            if (p.summary == 3u) {
+              // The M half takes (G0, G1), the m half (G2, G3): rows kvh * 4 + 0 .. 3 of the gate.
+              let g = (kvh * 4u + select(2u, 0u, c < p.d4)) * p.d4 + c % p.d4;
+              value = bound_gate[g] * pos + bound_gate[g + p.d4] * neg;
+            } else {
+              value = select(neg, pos, c < p.d4);
+            }
+          }
         }
         q_tile[(i / DC) * DS + i % DC] = value;
       }

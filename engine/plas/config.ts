@@ -39,6 +39,8 @@ export interface PlasConfig {
    * block's learned-gate sum of keys (mean pooling where the model has no gate). 'bound': the largest q . k any key of
    * the block could reach, from the block's per-channel key max and min (Quest, Tang et al. 2024): a block holding
    * one key that matches the query scores high even when its other keys do not, which a pooled key cannot express.
+   * 'bound-gate': the learned gate in key-bound form, per channel learned weights on those max and min (the model's
+   * gate file, attn_gate.bound_weight; the plain bound on a layer without one).
    */
   encoderBlockScore: BlockScore;
   /** Ours: the same for decode steps. Default 'gate'. */
@@ -50,8 +52,8 @@ export type PlasConfigKey = keyof PlasConfig;
 export type TopkSearch = 'original' | 'refined';
 export const TOPK_SEARCHES: readonly TopkSearch[] = ['refined', 'original'];
 
-export type BlockScore = 'gate' | 'bound';
-export const BLOCK_SCORES: readonly BlockScore[] = ['gate', 'bound'];
+export type BlockScore = 'gate' | 'bound' | 'bound-gate';
+export const BLOCK_SCORES: readonly BlockScore[] = ['gate', 'bound', 'bound-gate'];
 
 const DEFAULT_BLOCK_SIZE = 128;
 const MAX_TOP_K = 1 << 16;
@@ -118,7 +120,7 @@ export function validatePlasConfig(c: PlasConfig, pageSize: number): PlasConfig 
   }
   for (const key of ['encoderBlockScore', 'decoderBlockScore'] as const) {
     if (!BLOCK_SCORES.includes(c[key])) {
-      throw new PlasConfigError(`${key} (${JSON.stringify(c[key])}) must be ${BLOCK_SCORES.join(' or ')}`);
+      throw new PlasConfigError(`${key} (${JSON.stringify(c[key])}) must be one of ${BLOCK_SCORES.join(', ')}`);
     }
   }
   return c;

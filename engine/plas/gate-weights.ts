@@ -3,13 +3,18 @@
  * `<prefix>.layers.<i>.self_attn.attn_gate.weight` of shape [num_kv_heads, block_size, head_dim] (prefix `model` or
  * `ernie`). The compressed key of a block is then Kc[h, d] = sum_p W[h, p, d] * K[p, h, d] instead of the mean of its
  * keys. The file is optional, and so is every layer in it: a layer without a weight uses mean pooling.
+ *
+ * Ours: the same file may hold the gate in key-bound form, `<prefix>.layers.<i>.self_attn.attn_gate.bound_weight` of
+ * shape [num_kv_heads, 4, head_dim] (tools/train/distil_gate.py --form bound): per channel the weights of a query's
+ * positive and negative parts on a block's key max and min (shaders/plas_block_scores.wgsl, summary 3), for the block
+ * score 'bound-gate'. A layer without one scores by the plain key bound.
  */
 import { access, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { SafetensorsError } from '../model/errors.ts';
-import { formatShape, openSafetensors, readTensor, writeSafetensors } from '../model/safetensors.ts';
+import { formatShape, openSafetensors, readTensor, type TensorData, writeSafetensors } from '../model/safetensors.ts';
 
 export const GATE_WEIGHT_FILE = 'plas_attention_mlp_weight.safetensors';
 /** A GGUF model is one file, often in a folder of several models: its gate is `<model>.gguf` + this, beside it. */
@@ -25,7 +30,9 @@ export function gateFileOf(modelPath: string): string {
   return join(modelPath, GATE_WEIGHT_FILE);
 }
 
-const NAME = /^(model|ernie)\.layers\.(\d+)\.self_attn\.attn_gate\.weight$/;
+const NAME = /^(model|ernie)\.layers\.(\d+)\.self_attn\.attn_gate\.(weight|bound_weight)$/;
+/** The bound form's rows: the weights of q+ and q- on the key max, then on the key min. */
+const BOUND_ROWS = 4;
 
 export interface GateShape {
   numLayers: number;
@@ -39,6 +46,8 @@ export interface PlasGateWeights {
   file: string | null;
   /** Per layer: f32 [kvHeads, blockSize, headDim], or null for mean pooling. */
   layers: (Float32Array | null)[];
+  /** Per layer: the key-bound form f32 [kvHeads, 4, headDim], or null for the plain key bound. */
+  boundLayers: (Float32Array | null)[];
 }
 
 /**
@@ -47,14 +56,15 @@ export interface PlasGateWeights {
  */
 export async function loadPlasGateWeights(model: string, shape: GateShape): Promise<PlasGateWeights> {
   const path = gateFileOf(model);
-  const layers: (Float32Array | null)[] = Array.from({ length: shape.numLayers }, () => null);
+  const none = () => Array.from({ length: shape.numLayers }, (): Float32Array | null => null);
+  const layers = none();
+  const boundLayers = none();
   try {
     await access(path);
   } catch {
-    return { file: null, layers };
+    return { file: null, layers, boundLayers };
   }
   const file = await openSafetensors(path);
-  const expected = [shape.kvHeads, shape.blockSize, shape.headDim];
   let found = 0;
   for (const [name, entry] of file.tensors) {
     const match = NAME.exec(name);
@@ -66,15 +76,20 @@ export async function loadPlasGateWeights(model: string, shape: GateShape): Prom
         `${name}: layer ${layer} is out of range (the model has ${shape.numLayers} layers)`,
       );
     }
-    if (layers[layer]) throw new SafetensorsError(path, `${name}: layer ${layer} has two gate weights`);
+    const bound = match[3] === 'bound_weight';
+    const into = bound ? boundLayers : layers;
+    if (into[layer]) throw new SafetensorsError(path, `${name}: layer ${layer} has two gate weights`);
+    const expected = [shape.kvHeads, bound ? BOUND_ROWS : shape.blockSize, shape.headDim];
     if (entry.shape.length !== 3 || entry.shape.some((d, i) => d !== expected[i])) {
+      const dims = bound ? '[num_kv_heads, 4, head_dim]' : '[num_kv_heads, plas_block_size, head_dim]';
+      const why = bound ? 'another model' : 'another model or block size';
       throw new SafetensorsError(
         path,
-        `${name} has shape ${formatShape(entry.shape)}, expected ${formatShape(expected)} ` +
-          '[num_kv_heads, plas_block_size, head_dim]: the gate was trained for another model or block size',
+        `${name} has shape ${formatShape(entry.shape)}, expected ${formatShape(expected)} ${dims}: the gate was ` +
+          `trained for ${why}`,
       );
     }
-    layers[layer] = await readTensor(entry);
+    into[layer] = await readTensor(entry);
     found++;
   }
   if (found === 0) {
@@ -83,7 +98,7 @@ export async function loadPlasGateWeights(model: string, shape: GateShape): Prom
       'holds no PLAS gate weights (expected tensors named like model.layers.0.self_attn.attn_gate.weight)',
     );
   }
-  return { file: path, layers };
+  return { file: path, layers, boundLayers };
 }
 
 /**
@@ -99,18 +114,26 @@ export async function gateBlockSize(model: string): Promise<number | null> {
   }
   const file = await openSafetensors(path);
   for (const [name, entry] of file.tensors) {
-    if (NAME.test(name) && entry.shape.length === 3) return entry.shape[1];
+    if (NAME.exec(name)?.[3] === 'weight' && entry.shape.length === 3) return entry.shape[1];
   }
-  return null; // loadPlasGateWeights reports what is wrong with the file
+  return null; // no sum-form gate (a bound-form one has no block size), or loadPlasGateWeights reports what is wrong
 }
 
-/** Which layers have a learned gate, for the load report: "learned gate on layers 0-3, 5; mean pooling on 4, 6-27". */
+/**
+ * Which layers have a learned gate, for the load report: "learned gate on layers 0-3, 5; mean pooling on 4, 6-27",
+ * and where the file has them "; key-bound gate on layers 0-3".
+ */
 export function describeGate(g: PlasGateWeights): string {
   if (!g.file) return `mean pooling on all ${g.layers.length} layers (no ${GATE_WEIGHT_FILE})`;
   const learned = g.layers.flatMap((w, i) => (w ? [i] : []));
   const mean = g.layers.flatMap((w, i) => (w ? [] : [i]));
-  const text = `learned gate on layers ${ranges(learned)}`;
-  return mean.length ? `${text}; mean pooling on ${ranges(mean)}` : text;
+  const bound = g.boundLayers.flatMap((w, i) => (w ? [i] : []));
+  const parts = [
+    learned.length ? `learned gate on layers ${ranges(learned)}` : '',
+    mean.length ? `mean pooling on ${learned.length ? '' : 'layers '}${ranges(mean)}` : '',
+    bound.length ? `key-bound gate on layers ${ranges(bound)}` : '',
+  ];
+  return parts.filter(Boolean).join('; ');
 }
 
 function ranges(ids: number[]): string {
@@ -124,16 +147,30 @@ function ranges(ids: number[]): string {
   return parts.join(', ');
 }
 
-/** The learned layers as f32 tensors for plas_key_sums (undefined where a layer uses mean pooling). */
-export function uploadGateWeights(gpu: Gpu, g: PlasGateWeights, shape: GateShape): (Tensor | undefined)[] {
-  return g.layers.map((w, i) =>
-    w ? gpu.upload('f32', [shape.kvHeads, shape.blockSize, shape.headDim], w, `plas gate layer ${i}`) : undefined,
-  );
+/** A layer's learned gates on the GPU: the sum form for plas_key_sums, the key-bound form for plas_block_scores. */
+export interface LayerGate {
+  /** f32 [kvHeads, blockSize, D]; absent: mean pooling. */
+  sum?: Tensor;
+  /** f32 [kvHeads, 4, D]; absent: the plain key bound. */
+  bound?: Tensor;
+}
+
+/** Each layer's learned gates as f32 tensors (a field absent where the file has no weight of that form). */
+export function uploadGateWeights(gpu: Gpu, g: PlasGateWeights, shape: GateShape): LayerGate[] {
+  const { kvHeads, blockSize, headDim } = shape;
+  return g.layers.map((w, i) => {
+    const b = g.boundLayers[i];
+    return {
+      ...(w ? { sum: gpu.upload('f32', [kvHeads, blockSize, headDim], w, `plas gate layer ${i}`) } : {}),
+      ...(b ? { bound: gpu.upload('f32', [kvHeads, BOUND_ROWS, headDim], b, `plas bound gate layer ${i}`) } : {}),
+    };
+  });
 }
 
 /**
  * Write learned gates (per layer f32 [kvHeads, blockSize, D]) as plas_attention_mlp_weight.safetensors, in the
- * documented names. Written to a temporary file first and renamed, so a gate file is never half written.
+ * documented names. A key-bound form already in the file is kept (it is trained apart: distil_gate.py --form bound).
+ * Written to a temporary file first and renamed, so a gate file is never half written.
  */
 export async function writeGateWeights(
   path: string,
@@ -142,13 +179,30 @@ export async function writeGateWeights(
   metadata: Record<string, string> = {},
 ): Promise<void> {
   const dims = [shape.kvHeads, shape.blockSize, shape.headDim];
-  const tensors = layers.map((data, i) => ({
+  const tensors: TensorData[] = layers.map((data, i) => ({
     name: `model.layers.${i}.self_attn.attn_gate.weight`,
     dtype: 'f32' as const,
     shape: dims,
     data,
   }));
+  tensors.push(...(await boundFormOf(path)));
   const tmp = `${path}.tmp-${process.pid}`;
   await writeSafetensors(tmp, tensors, metadata);
   await rename(tmp, path);
+}
+
+/** The key-bound form's tensors of an existing gate file (none when there is no file): a new sum gate keeps them. */
+async function boundFormOf(path: string): Promise<TensorData[]> {
+  try {
+    await access(path);
+  } catch {
+    return [];
+  }
+  const file = await openSafetensors(path);
+  const kept: TensorData[] = [];
+  for (const [name, entry] of file.tensors) {
+    if (NAME.exec(name)?.[3] !== 'bound_weight') continue;
+    kept.push({ name, dtype: 'f32', shape: [...entry.shape], data: await readTensor(entry) });
+  }
+  return kept;
 }

@@ -20,14 +20,14 @@ import {
   plasAttentionDecode,
   plasAttentionPrefill,
 } from '../gpu/kernels/plas-attention.ts';
-import { plasBlockScores } from '../gpu/kernels/plas-block-scores.ts';
+import { type PlasBlockScoresArgs, plasBlockScores } from '../gpu/kernels/plas-block-scores.ts';
 import { plasKeyBounds, plasKeySums } from '../gpu/kernels/plas-key-sums.ts';
 import { plasSelectTopk } from '../gpu/kernels/plas-select-topk.ts';
 import { plasUnion } from '../gpu/kernels/plas-union.ts';
 import type { Step } from '../gpu/step.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { PagedKvLayer } from '../kv/paged-layout.ts';
-import type { PlasConfig } from './config.ts';
+import type { BlockScore, PlasConfig } from './config.ts';
 import { buildPlasPlan, decodeSplits, type PlasPlan, type ScoreGroup } from './plan.ts';
 import { recallRows, recordSample, type ScoreChunkRead } from './sample-stats.ts';
 import type { PlasStats } from './stats.ts';
@@ -53,6 +53,8 @@ export interface PlasAttentionArgs {
   layerIndex?: number;
   /** f32 [kvHeads, blockSize, D]: the layer's learned gate (gate-weights.ts); absent -> mean pooling. */
   gate?: Tensor;
+  /** f32 [kvHeads, 4, D]: the layer's gate in key-bound form, for the block score 'bound-gate'; absent -> 'bound'. */
+  boundGate?: Tensor;
   scale?: number;
   stats?: PlasStats;
   /** Prefill union tile in tokens (default: one prefill attention tile; the original unions 128). */
@@ -285,9 +287,7 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
     plasBlockScores(step, {
       ...common,
       q: a.q,
-      ...(ch.group.score === 'bound'
-        ? { keySums: keyBounds, summary: 'bound' as const }
-        : { keySums, summary: a.gate === undefined ? ('mean' as const) : ('gate' as const) }),
+      ...blockSummary(ch.group.score, a, keySums, keyBounds),
       blockTables,
       scores,
       pageSize: a.batch.pageSize,
@@ -348,4 +348,20 @@ export function plasAttention(step: Step, a: PlasAttentionArgs): void {
       chunks: chunkReads,
     });
   }
+}
+
+/**
+ * What a score group's rows score blocks with: the key sums (learned-gate sums, or mean pooling where the layer has no
+ * gate), or the key bounds (plain, or weighted by the layer's key-bound gate; the plain bound where it has none).
+ */
+function blockSummary(
+  score: BlockScore,
+  a: PlasAttentionArgs,
+  keySums: Tensor,
+  keyBounds: Tensor,
+): Pick<PlasBlockScoresArgs, 'keySums' | 'summary' | 'boundGate'> {
+  if (score === 'gate') return { keySums, summary: a.gate === undefined ? 'mean' : 'gate' };
+  if (score === 'bound-gate' && a.boundGate)
+    return { keySums: keyBounds, summary: 'bound-gate', boundGate: a.boundGate };
+  return { keySums: keyBounds, summary: 'bound' };
 }

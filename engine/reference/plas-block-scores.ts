@@ -3,7 +3,9 @@
  * s[b] = q . Kc[kvHead, b] over the causal candidate blocks b = 0 ..= floor(position / blockSize), where Kc is the sum
  * of the block's page key sums, divided by the tokens present in the block (mean pooling) or not (learned gate); or,
  * with summary 'bound', s[b] = sum_d max(q_d * M_d, q_d * m_d), the key bound (Quest's), where M and m are the max and
- * min over the block's pages of keySums = key bounds [numPages, kvHeads, 2, D] (per page: max, then min).
+ * min over the block's pages of keySums = key bounds [numPages, kvHeads, 2, D] (per page: max, then min); with
+ * 'bound-gate', s[b] = sum_d (G0 q+ + G1 q-)_d M_d + (G2 q+ + G3 q-)_d m_d, G = boundGate [kvHeads, 4, D] and
+ * q+ = max(q, 0), q- = min(q, 0) (the learned gate in key-bound form; G = (1, 0, 0, 1) is 'bound').
  * Entries b >= candidates of a row hold NEG_BIG. q: [totalTokens, heads, D]; keySums: [numPages, kvHeads, D];
  * seqs: u32 [B, 4] and blockTables as paged-layout.ts packs them; items: u32 [I, 4] = (seq, firstQuery, count, 0).
  * Returns scores [scoreRows, heads, maxBlocks]; query row r lands in score row r - rowBase.
@@ -21,8 +23,13 @@ export interface BlockScoreShape {
   maxBlocks: number;
   scoreRows: number;
   rowBase: number;
-  /** 'mean': divide the sums by the tokens present; 'gate': learned-gate sums as they are; 'bound': key bounds. */
-  summary: 'mean' | 'gate' | 'bound';
+  /**
+   * 'mean': divide the sums by the tokens present; 'gate': learned-gate sums as they are; 'bound': key bounds;
+   * 'bound-gate': key bounds weighted by `boundGate`.
+   */
+  summary: 'mean' | 'gate' | 'bound' | 'bound-gate';
+  /** f32 [kvHeads, 4, D], with 'bound-gate'. */
+  boundGate?: Float32Array;
 }
 
 export function plasBlockScores(
@@ -34,6 +41,9 @@ export function plasBlockScores(
   s: BlockScoreShape,
 ): Float32Array {
   const { heads, kvHeads, D, pageSize, blockSize, maxBlocks } = s;
+  if ((s.summary === 'bound-gate') !== (s.boundGate !== undefined)) {
+    throw new RangeError(`plasBlockScores: boundGate goes with summary 'bound-gate' only (summary '${s.summary}')`);
+  }
   const group = heads / kvHeads;
   const ratio = blockSize / pageSize;
   const scores = new Float32Array(s.scoreRows * heads * maxBlocks).fill(Number.NaN);
@@ -58,7 +68,7 @@ export function plasBlockScores(
         const out = ((row - s.rowBase) * heads + h) * maxBlocks;
         scores.fill(NEG_BIG, out, out + maxBlocks);
         for (let b = 0; b < nb; b++) {
-          if (s.summary === 'bound') {
+          if (s.summary === 'bound' || s.summary === 'bound-gate') {
             scores[out + b] = boundScore(q, (row * heads + h) * D, keySums, blockPages(b), kvh, s);
             continue;
           }
@@ -77,7 +87,10 @@ export function plasBlockScores(
   return scores;
 }
 
-/** sum_d max(q_d * M_d, q_d * m_d) with M, m the max and min of the pages' key bounds, in f64. */
+/**
+ * sum_d max(q_d * M_d, q_d * m_d) with M, m the max and min of the pages' key bounds, in f64; with a bound gate,
+ * sum_d (G0 q+ + G1 q-)_d M_d + (G2 q+ + G3 q-)_d m_d.
+ */
 function boundScore(
   q: Float32Array,
   qAt: number,
@@ -96,7 +109,16 @@ function boundScore(
       hi = Math.max(hi, bounds[at + d]);
       lo = Math.min(lo, bounds[at + D + d]);
     }
-    score += Math.max(q[qAt + d] * hi, q[qAt + d] * lo);
+    const x = q[qAt + d];
+    if (s.summary !== 'bound-gate') {
+      score += Math.max(x * hi, x * lo);
+      continue;
+    }
+    const G = s.boundGate as Float32Array;
+    const g = (row: number) => G[(kvh * 4 + row) * D + d];
+    const pos = Math.max(x, 0);
+    const neg = Math.min(x, 0);
+    score += (g(0) * pos + g(1) * neg) * hi + (g(2) * pos + g(3) * neg) * lo;
   }
   return score;
 }

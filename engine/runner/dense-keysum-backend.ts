@@ -9,6 +9,7 @@ import type { Step } from '../gpu/step.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { PagedKvLayer } from '../kv/paged-layout.ts';
 import type { AttentionBackend } from '../model/gpu-forward.ts';
+import type { LayerGate } from '../plas/gate-weights.ts';
 import { keySumItems } from '../plas/plan.ts';
 
 export class DenseKeySumBackend implements AttentionBackend {
@@ -20,8 +21,8 @@ export class DenseKeySumBackend implements AttentionBackend {
     /** u32 [T]: page * pageSize + slot of each new token. */
     private readonly slotMapping: Tensor,
     private readonly blockSize: number,
-    /** Per layer: the learned gate, or undefined for mean pooling. */
-    private readonly gates: readonly (Tensor | undefined)[],
+    /** Per layer: the learned gates (only the sum form shapes the key sums; absent: mean pooling). */
+    private readonly gates: readonly LayerGate[],
   ) {}
 
   record(step: Step, layer: number, q: Tensor, k: Tensor, v: Tensor, out: Tensor): void {
@@ -29,7 +30,7 @@ export class DenseKeySumBackend implements AttentionBackend {
     writePagedKv(step, { k, v, slotMapping: this.slotMapping, layer: pool });
     const items = this.keySumItems(step);
     if (items) {
-      const gate = this.gates[layer];
+      const gate = this.gates[layer]?.sum;
       plasKeySums(step, {
         k: pool.k,
         keySums: pool.keySums!,

@@ -209,11 +209,11 @@ test('PLAS on/off, reset to the model’s defaults, and dark theme', async () =>
   await plasOn.check();
   await page.getByTestId('backend').getByText('PLAS').waitFor();
   assert.equal((await plasNow()).backend, 'plas');
-  // PLAS Mini decodes with key-bound block scores (its plas_config.json); the switch turns them to the gate's.
-  const boundDecode = page.getByRole('checkbox', { name: 'Key-bound scores in decode' });
-  assert.equal(await boundDecode.isChecked(), true);
-  assert.equal(await page.getByRole('checkbox', { name: 'Key-bound scores in prefill' }).isChecked(), false);
-  await boundDecode.uncheck();
+  // PLAS Mini's plas_config.json: the gate in prefill, key bounds in decode; the select turns decode to the gate's.
+  const decodeScores = page.getByRole('combobox', { name: 'Decode block scores' });
+  assert.equal(await decodeScores.inputValue(), 'bound');
+  assert.equal(await page.getByRole('combobox', { name: 'Prefill block scores' }).inputValue(), 'gate');
+  await decodeScores.selectOption({ label: 'Learned gate (pooled keys)' });
   await until(async () => (await plasNow()).config.decoderBlockScore === 'gate', 'decode scores with the gate');
   await page.getByRole('button', { name: "Reset to the model's defaults" }).click();
   await page.getByTestId('backend').getByText('dense').waitFor();
@@ -221,7 +221,7 @@ test('PLAS on/off, reset to the model’s defaults, and dark theme', async () =>
   assert.equal(reset.backend, 'dense');
   assert.equal(reset.config.plas_decoder_top_k_left, 16, "PLAS Mini's plas_config.json");
   assert.equal(reset.config.decoderBlockScore, 'bound');
-  assert.equal(await boundDecode.isChecked(), true);
+  assert.equal(await decodeScores.inputValue(), 'bound');
   assert.equal(await text(page.locator('output[data-key="plas_decoder_top_k_left"]')), '16 blocks');
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.locator('.uplot canvas').waitFor();

@@ -13,6 +13,14 @@ so the gate only ranks the others, all complete):
     predict p[b] = softmax over the candidates of q . Kc[b] / sqrt(D)
     loss    KL(t || p), a weighted mean over rows
 
+--form bound learns the gate in key-bound form instead (ours): per layer G [kv_heads, 4, head_dim], the weights of a
+query's positive and negative parts on the block's per-channel key max M and min m,
+    predict p[b] = softmax over the candidates of sum_d (G0 q+ + G1 q-) M[b] + (G2 q+ + G3 q-) m[b], over sqrt(D)
+starting from G = (1, 0, 0, 1), Quest's bound max_k q . k <= sum_d max(q_d M_d, q_d m_d) (the engine's "bound" block
+score; "bound-gate" scores with G). A pooled key cannot say that ONE key of a block matches, which is what decoding a
+fact from far back needs; the bound can, and the gate learns which channels' extremes to trust. Written to the same
+file as attn_gate.bound_weight, beside the sum form's attn_gate.weight (each run keeps the other form).
+
 Rows come in units: a prefill tile (--tile consecutive queries, the engine unions their selections; each of its rows
 weighs 1 / tile) and a decode row (one query of the window's last --decode-rows positions, where a decode step asks
 for what it needs; weighs 1, as much as a whole tile). With --tile 1 --decode-rows 0 every row weighs 1: exactly the
@@ -39,7 +47,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hf_folder import load_model as load_hf_model  # noqa: E402
+from hf_folder import load_model as load_hf_model, read_safetensors, read_safetensors_metadata  # noqa: E402
 from model import LlamaForCausalLM, ModelConfig, apply_rotary  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -83,12 +91,49 @@ def gate_scores(q_rows, k, W, block):
     return (q_rows @ kc.repeat_interleave(h // kv, 0).transpose(-1, -2)) / math.sqrt(d)
 
 
-def gate_loss(q, k, W, positions, block, weights=None, targets=None, recall=True):
+def block_bounds(k, block):
+    """k (kv, T, d) -> the per-channel key max and min of each complete block, (kv, nb, d) each."""
+    kv, T, d = k.shape
+    nb = T // block
+    blocks = k[:, : nb * block].reshape(kv, nb, block, d)
+    return blocks.amax(2), blocks.amin(2)
+
+
+def bound_gate_scores(q_rows, k, G, block):
+    """The gate in key-bound form. G (kv, 4, d): per KV head and channel the weights of q's positive and negative
+    parts on the block's key max M and min m:
+        s[b] = sum_d (G0 q+ + G1 q-) M[b] + (G2 q+ + G3 q-) m[b],  over sqrt(D)
+    G = (1, 0, 0, 1) is Quest's bound max_k q . k <= sum_d max(q_d M_d, q_d m_d), the engine's "bound" block score;
+    (1/2, 1/2, 1/2, 1/2) is q . (M + m) / 2. Training moves it between them, channel by channel.
+    q_rows (h, n, d), k (kv, T, d) -> (h, n, nb)."""
+    h, n, d = q_rows.shape
+    kv = k.shape[0]
+    hi, lo = block_bounds(k, block)
+    G = G.repeat_interleave(h // kv, 0)[:, :, None]  # (h, 4, 1, d)
+    pos, neg = q_rows.clamp(min=0), q_rows.clamp(max=0)
+    q_hi = G[:, 0] * pos + G[:, 1] * neg  # (h, n, d)
+    q_lo = G[:, 2] * pos + G[:, 3] * neg
+    rep = h // kv
+    return (q_hi @ hi.repeat_interleave(rep, 0).transpose(-1, -2)
+            + q_lo @ lo.repeat_interleave(rep, 0).transpose(-1, -2)) / math.sqrt(d)
+
+
+FORMS = {"sum": gate_scores, "bound": bound_gate_scores}
+
+
+def initial_gate(form, kv, block, d):
+    """The untrained gate: mean pooling (sum) or Quest's bound (bound)."""
+    if form == "sum":
+        return torch.full((kv, block, d), 1.0 / block)
+    return torch.tensor([1.0, 0.0, 0.0, 1.0])[None, :, None].repeat(kv, 1, d)
+
+
+def gate_loss(q, k, W, positions, block, weights=None, targets=None, recall=True, form="sum"):
     """The weighted mean KL(t || p) over the rows (every head of each position); weights (n,) per position (default
     1). Returns (loss, recall@25%) where recall is the share of the true top-k blocks the scores rank in their top k
     (None unless `recall`: training skips it)."""
     t, candidate = targets if targets is not None else row_targets(q, k, positions, block)
-    s = gate_scores(q[:, positions], k, W, block).masked_fill(~candidate[None], float("-inf"))
+    s = FORMS[form](q[:, positions], k, W, block).masked_fill(~candidate[None], float("-inf"))
     logp = s.log_softmax(-1)
     kl = torch.where(t > 0, t * (torch.log(t.clamp_min(1e-45)) - logp), torch.zeros_like(t)).sum(-1)  # (h, n)
     w = torch.ones(len(positions), dtype=q.dtype) if weights is None else weights.to(q.dtype)
@@ -126,13 +171,22 @@ def unit_positions(T, block, tile, tiles, decode_rows, gen):
 # --- the model and the data ---
 
 
-def write_gate(path, layers, metadata):
-    """plas_attention_mlp_weight.safetensors: model.layers.<i>.self_attn.attn_gate.weight, float32 [kv, block, d];
-    written to a temporary file first, then renamed."""
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for i, w in enumerate(layers):
+TENSOR = {"sum": "weight", "bound": "bound_weight"}
+
+
+def write_gate(path, layers, metadata, form="sum"):
+    """plas_attention_mlp_weight.safetensors: model.layers.<i>.self_attn.attn_gate.weight, float32 [kv, block, d]
+    (the sum form), or .bound_weight [kv, 4, d] (the bound form). A file that holds the other form keeps it (and its
+    metadata): one file serves both. Written to a temporary file first, then renamed."""
+    kept, meta = {}, {}
+    if os.path.exists(path):
+        kept = {name: t for name, t in read_safetensors(path).items() if not name.endswith(f".{TENSOR[form]}")}
+        meta = read_safetensors_metadata(path)
+    header, blobs, offset = {"__metadata__": {**meta, **metadata}}, [], 0
+    tensors = {**kept, **{f"model.layers.{i}.self_attn.attn_gate.{TENSOR[form]}": w for i, w in enumerate(layers)}}
+    for name, w in sorted(tensors.items()):
         data = w.detach().to(torch.float32).contiguous().numpy().tobytes()
-        header[f"model.layers.{i}.self_attn.attn_gate.weight"] = {
+        header[name] = {
             "dtype": "F32", "shape": list(w.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
@@ -199,7 +253,7 @@ def evaluate(model, rows, W, args, gen_seed=7):
             ids = ids[: args.length].astype(np.int64).tolist()
             pos, w = unit_positions(len(ids), args.block, args.tile, args.tiles, args.decode_rows, gen)
             for layer, (q, k) in enumerate(queries_and_keys(model, ids, args.bf16)):
-                loss, recall = gate_loss(q, k, W[layer], pos, args.block, w)
+                loss, recall = gate_loss(q, k, W[layer], pos, args.block, w, form=args.form)
                 sums[layer][0] += loss.item()
                 sums[layer][1] += recall
                 sums[layer][2] += 1
@@ -217,12 +271,15 @@ def main():
     p.add_argument("--row-tokens", type=int, default=2048)
     p.add_argument("--length", type=int, default=2048, help="tokens per window")
     p.add_argument("--block", type=int, default=32)
+    p.add_argument("--form", choices=sorted(FORMS), default="sum",
+                   help="sum: the original gate, a learned weighted sum of a block's keys (W [kv, block, d]); bound: "
+                   "learned weights on the block's key max and min (W [kv, 4, d]), starting from Quest's bound")
     p.add_argument("--tokens", type=float, default=10e6, help="training tokens (windows x length)")
     p.add_argument("--tile", type=int, default=16, help="queries of a prefill tile (the engine's union tile)")
     p.add_argument("--tiles", type=int, default=8, help="prefill tiles sampled per window")
     p.add_argument("--decode-rows", type=int, default=8, help="decode rows per window (its last positions)")
     p.add_argument("--windows-per-step", type=int, default=4)
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 2e-3 / block, as the engine)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: the sum form 2e-3 / block, as the engine; the bound form 1e-2)")
     p.add_argument("--holdout", type=int, default=8, help="held-out windows for the report")
     p.add_argument("--bf16", action="store_true", help="the model's forward in bfloat16 autocast (the gate stays float32)")
     p.add_argument("--threads", type=int, default=2)
@@ -237,20 +294,21 @@ def main():
     model = load_model(args)
     cfg = model.cfg
     train, held = token_rows(args)
-    W = [torch.full((cfg.num_key_value_heads, args.block, cfg.head_dim), 1.0 / args.block, requires_grad=True)
+    W = [initial_gate(args.form, cfg.num_key_value_heads, args.block, cfg.head_dim).requires_grad_()
          for _ in range(cfg.num_hidden_layers)]
-    opt = torch.optim.Adam(W, lr=args.lr or 2e-3 / args.block, betas=(0.9, 0.999), eps=1e-12)
+    lr = args.lr or (2e-3 / args.block if args.form == "sum" else 1e-2)
+    opt = torch.optim.Adam(W, lr=lr, betas=(0.9, 0.999), eps=1e-12)
     steps = max(1, int(args.tokens // (args.length * args.windows_per_step)))
     gen = torch.Generator().manual_seed(args.seed)
     out = args.out or os.path.join(args.model or os.path.dirname(args.ckpt), "plas_attention_mlp_weight.safetensors")
     ckpt_path = args.checkpoint or f"{out}.ckpt.pt"
     # What a checkpoint must agree on to be resumed: the run's own settings, not where it writes.
     run = {k: getattr(args, k) for k in ("model", "ckpt", "work", "windows", "length", "block", "tokens", "tile",
-                                         "tiles", "decode_rows", "windows_per_step", "lr", "seed")}
+                                         "tiles", "decode_rows", "windows_per_step", "lr", "seed", "form")}
     step, before = 0, None
     if os.path.exists(ckpt_path):
         state = torch.load(ckpt_path)
-        if state["run"] != run:
+        if {"form": "sum", **state["run"]} != run:  # checkpoints from before --form trained the sum form
             sys.exit(f"{ckpt_path} belongs to another run ({state['run']}); remove it or pass --checkpoint")
         with torch.no_grad():
             for w, saved in zip(W, state["W"]):
@@ -272,7 +330,7 @@ def main():
             with torch.no_grad():
                 qk = queries_and_keys(model, ids, args.bf16)
             for layer, (q, k) in enumerate(qk):
-                loss, _ = gate_loss(q, k, W[layer], pos, args.block, w, recall=False)
+                loss, _ = gate_loss(q, k, W[layer], pos, args.block, w, recall=False, form=args.form)
                 (loss / args.windows_per_step).backward()
                 total += loss.item() / (args.windows_per_step * len(qk))
         opt.step()
@@ -292,8 +350,9 @@ def main():
     for layer, (b, a) in enumerate(zip(before, after)):
         print(json.dumps({"layer": layer, "holdout_loss": [round(b[0], 4), round(a[0], 4)],
                           "holdout_recall": [round(b[1], 4), round(a[1], 4)]}))
-    write_gate(out, W, {"format": "pt", "block_size": str(args.block), "trained_tokens": str(int(args.tokens)),
-                        "tool": "tools/train/distil_gate.py"})
+    tokens_key = "trained_tokens" if args.form == "sum" else "bound_trained_tokens"
+    write_gate(out, W, {"format": "pt", "block_size": str(args.block), tokens_key: str(int(args.tokens)),
+                        "tool": "tools/train/distil_gate.py"}, args.form)
     print(f"gate written to {out}")
 
 

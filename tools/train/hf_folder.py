@@ -10,10 +10,20 @@ import torch
 from model import LlamaForCausalLM, ModelConfig
 
 
+def _read_header(f):
+    return json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+
+
+def read_safetensors_metadata(path):
+    """The file's __metadata__ (string -> string), {} when it has none."""
+    with open(path, "rb") as f:
+        return _read_header(f).get("__metadata__", {})
+
+
 def read_safetensors(path):
     """name -> tensor, in the file's dtype (F32, F16 or BF16)."""
     with open(path, "rb") as f:
-        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+        header = _read_header(f)
         data = f.read()
     dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
     out = {}

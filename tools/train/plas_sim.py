@@ -17,7 +17,9 @@ The rules, as the engine's refined top-k search (engine/plas, "topkSearch": "ref
   GQA group's heads summed as a union: each head's top k, OR-ed), where Kc is the block's mean key (mean), the learned
   gate's weighted sum (gate), or, for the oracle, the true attention max-pooled per block; or (bound) not q . Kc but
   the key bound of the engine's "bound" block score (Quest's): sum_d max(q_d M_d, q_d m_d), M and m the block's
-  per-channel key max and min. --pooling A/B scores prefill rows with A and decode rows with B.
+  per-channel key max and min; or (bound-gate) the learned gate in key-bound form, per channel learned weights of q's
+  positive and negative parts on M and m (distil_gate.py --form bound). --pooling A/B scores prefill rows with A and
+  decode rows with B.
 - k: --top-k in prefill, --decode-top-k in decode steps, each a number of blocks or, below 1, a fraction of the
   blocks at the probe's length (the engine eval's scaling: ceil(f x ceil(length / block))); 1e9 = dense.
 - Prefill rows share their choice over tiles of --tile tokens (the engine's union tile, 16); decode rows choose alone.
@@ -48,8 +50,13 @@ CHUNK = 512  # prefill query rows per step: a multiple of the tile, so tiles nev
 
 
 def load_gate(path):
-    """{layer: W (kv_heads, block_size, head_dim)} from plas_attention_mlp_weight.safetensors."""
-    return {int(name.split(".layers.")[1].split(".")[0]): t.float() for name, t in read_safetensors(path).items()}
+    """From plas_attention_mlp_weight.safetensors: {"gate": {layer: W (kv_heads, block_size, head_dim)}, "bound-gate":
+    {layer: G (kv_heads, 4, head_dim)}} (the sum and bound forms of distil_gate.py; either may be absent)."""
+    forms = {"gate": {}, "bound-gate": {}}
+    for name, t in read_safetensors(path).items():
+        layer = int(name.split(".layers.")[1].split(".")[0])
+        forms["bound-gate" if name.endswith(".bound_weight") else "gate"][layer] = t.float()
+    return forms
 
 
 class Selection:
@@ -69,15 +76,19 @@ class Selection:
         nb = (T + B - 1) // B
         blocks = F.pad(k, (0, 0, 0, nb * B - T)).view(kv, nb, B, d)
         if pooling == "gate":
-            if layer not in self.gate:
-                sys.exit(f"the gate has no layer {layer}")
-            return (blocks * self.gate[layer][:, None]).sum(2)
+            return (blocks * self.gate_of("gate", layer)[:, None]).sum(2)
         present = torch.clamp(T - torch.arange(nb) * B, max=B).float()
         return blocks.sum(2) / present[None, :, None]
 
-    def bound_scores(self, q, k, rep):
+    def gate_of(self, form, layer):
+        if layer not in self.gate[form]:
+            sys.exit(f"the gate file has no {form} for layer {layer}")
+        return self.gate[form][layer]
+
+    def bound_scores(self, q, k, rep, G=None):
         """Quest's upper bound of q . k over each block: sum_d max(q_d * max_p k_pd, q_d * min_p k_pd), from the
-        block's per-channel key extremes (padding slots excluded). q (h, n, d), k (kv, T, d) -> (h, n, nb)."""
+        block's per-channel key extremes (padding slots excluded). q (h, n, d), k (kv, T, d) -> (h, n, nb).
+        With the bound-form gate G (kv, 4, d): sum_d (G0 q+ + G1 q-) M + (G2 q+ + G3 q-) m (distil_gate.py)."""
         kv, T, d = k.shape
         B = self.block
         nb = (T + B - 1) // B
@@ -85,7 +96,11 @@ class Selection:
         lo = F.pad(k, (0, 0, 0, nb * B - T), value=float("inf")).view(kv, nb, B, d).amin(2)
         hi, lo = hi.repeat_interleave(rep, 0), lo.repeat_interleave(rep, 0)  # (h, nb, d)
         # max(q_d M_d, q_d m_d) is q_d M_d where q_d > 0 and q_d m_d elsewhere: two matrix products, no (n, nb, d) tensor
-        return q.clamp(min=0) @ hi.transpose(-1, -2) + q.clamp(max=0) @ lo.transpose(-1, -2)
+        pos, neg = q.clamp(min=0), q.clamp(max=0)
+        if G is None:
+            return pos @ hi.transpose(-1, -2) + neg @ lo.transpose(-1, -2)
+        G = G.repeat_interleave(rep, 0)[:, :, None]  # (h, 4, 1, d)
+        return (G[:, 0] * pos + G[:, 1] * neg) @ hi.transpose(-1, -2) + (G[:, 2] * pos + G[:, 3] * neg) @ lo.transpose(-1, -2)
 
     def keep(self, scores, positions, top_k, tile):
         """scores (h, n, nb) for rows at `positions` (n,) -> kept blocks (kv, n, nb), with the forced blocks, the
@@ -130,6 +145,8 @@ class Selection:
             scores = probs.view(h, n, nb, B).amax(-1)
         elif pooling == "bound":
             scores = self.bound_scores(q, k, rep)
+        elif pooling == "bound-gate":
+            scores = self.bound_scores(q, k, rep, self.gate_of("bound-gate", layer))
         else:
             scores = q @ self.block_keys(layer, k, pooling).repeat_interleave(rep, 0).transpose(-1, -2)  # (h, n, nb)
         keep, candidate = self.keep(scores, positions, top_k, 1 if decode else self.tile)
@@ -204,7 +221,8 @@ def main():
     p.add_argument(
         "--pooling",
         default="mean",
-        help="comma-separated: dense, mean, gate, oracle, bound (Quest's key min/max bound), or PREFILL/DECODE "
+        help="comma-separated: dense, mean, gate, oracle, bound (Quest's key min/max bound), bound-gate (the gate in "
+        "key-bound form, distil_gate.py --form bound), or PREFILL/DECODE "
         "(e.g. gate/bound: the gate in prefill, key bounds in decode)",
     )
     p.add_argument("--block", type=int, default=32)
@@ -235,13 +253,13 @@ def main():
     poolings = a.pooling.split(",")
     for pooling in poolings:
         for phase in pooling.split("/"):
-            if phase not in ("dense", "mean", "gate", "oracle", "bound"):
+            if phase not in ("dense", "mean", "gate", "oracle", "bound", "bound-gate"):
                 sys.exit(f"--pooling: unknown {phase}")
-    gate = {}
-    if any("gate" in pooling.split("/") for pooling in poolings):
+    gate = {"gate": {}, "bound-gate": {}}
+    if any(phase in ("gate", "bound-gate") for pooling in poolings for phase in pooling.split("/")):
         path = a.gate or os.path.join(a.model or "", "plas_attention_mlp_weight.safetensors")
         gate = load_gate(path)
-        for layer, w in gate.items():
+        for layer, w in gate["gate"].items():
             if w.shape[1] != a.block:
                 sys.exit(f"{path}: layer {layer}'s gate is for blocks of {w.shape[1]} tokens, not --block {a.block}")
     layers = model.cfg.num_hidden_layers

@@ -101,6 +101,34 @@ class AgainstTheEngine(unittest.TestCase):
         for got, w in zip(sums, layers):
             self.assertAlmostEqual(got, w.sum().item(), delta=1e-3)
 
+    def test_the_bound_form_starts_at_quests_bound_and_shares_the_file(self):
+        sh = self.fx["shape"]
+        B = sh["blockSize"]
+        q, k, pos = self.layer(self.fx["seqs"][1])
+        G = dg.initial_gate("bound", k.shape[0], B, k.shape[2]).double()
+        s = dg.bound_gate_scores(q[:, pos], k, G, B)  # (h, n, nb)
+        # Quest's bound, channel by channel, and no key of a block scores above it.
+        hi, lo = dg.block_bounds(k, B)
+        rep = q.shape[0] // k.shape[0]
+        qr = q[:, pos][:, :, None, :]  # (h, n, 1, d)
+        quest = torch.maximum(qr * hi.repeat_interleave(rep, 0)[:, None], qr * lo.repeat_interleave(rep, 0)[:, None])
+        torch.testing.assert_close(s, quest.sum(-1) / sh["D"] ** 0.5)
+        nb = k.shape[1] // B
+        dots = (q[:, pos] @ k.repeat_interleave(rep, 0)[:, : nb * B].transpose(-1, -2)) / sh["D"] ** 0.5
+        self.assertTrue(bool((dots.view(*dots.shape[:2], nb, B).amax(-1) <= s + 1e-9).all()))
+        # Both forms in one file, whichever is written last; the engine reads both.
+        path = os.path.join(self.tmp.name, "both", "plas_attention_mlp_weight.safetensors")
+        os.makedirs(os.path.dirname(path))
+        dg.write_gate(path, [torch.randn(k.shape[0], B, sh["D"]) for _ in range(2)], {"format": "pt"})
+        dg.write_gate(path, [torch.randn(k.shape[0], 4, sh["D"]) for _ in range(2)], {"form": "bound"}, "bound")
+        shape = {"numLayers": 2, "kvHeads": k.shape[0], "blockSize": B, "headDim": sh["D"]}
+        script = (
+            "import { describeGate, loadPlasGateWeights } from './engine/plas/gate-weights.ts';"
+            f"console.log(describeGate(await loadPlasGateWeights({json.dumps(path)}, {json.dumps(shape)})));"
+        )
+        described = tsx("--input-type=module", "-e", script).strip().splitlines()[-1]
+        self.assertEqual(described, "learned gate on layers 0-1; key-bound gate on layers 0-1")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -23,7 +23,10 @@ export const PLAS_BLOCK_SCORES_PARAMS = uniformLayout('plas_block_scores', 'plas
 export interface PlasBlockScoresArgs {
   /** f32 [totalTokens, heads, D] */
   q: Tensor;
-  /** f32 [numPages, kvHeads, D]: key sums; with summary 'bound', key bounds f32 [numPages, kvHeads, 2 * D]. */
+  /**
+   * f32 [numPages, kvHeads, D]: key sums; with summary 'bound' or 'bound-gate', key bounds f32 [numPages, kvHeads,
+   * 2 * D].
+   */
   keySums: Tensor;
   /** u32 [B, 4] (paged-layout.ts) */
   seqs: Tensor;
@@ -38,13 +41,16 @@ export interface PlasBlockScoresArgs {
   rowBase?: number;
   /**
    * What keySums holds and how a block is scored: 'mean' (plain sums, divided by the tokens present), 'gate' (learned
-   * gate sums, as they are), 'bound' (per-page key max and min: the block's largest possible q . k). Default 'mean'.
+   * gate sums, as they are), 'bound' (per-page key max and min: the block's largest possible q . k), 'bound-gate' (the
+   * same extremes, weighted per channel by `boundGate`). Default 'mean'.
    */
   summary?: BlockSummary;
+  /** f32 [kvHeads, 4, D]: the learned gate in key-bound form (engine/plas/gate-weights.ts); with 'bound-gate' only. */
+  boundGate?: Tensor;
 }
 
-export type BlockSummary = 'mean' | 'gate' | 'bound';
-const SUMMARY_CODE: Record<BlockSummary, number> = { gate: 0, mean: 1, bound: 2 };
+export type BlockSummary = 'mean' | 'gate' | 'bound' | 'bound-gate';
+const SUMMARY_CODE: Record<BlockSummary, number> = { gate: 0, mean: 1, bound: 2, 'bound-gate': 3 };
 
 /** Blocks per workgroup of the shader (its BK): 8 x 8 threads, each scoring 4 rows x 4 blocks. */
 const BLOCKS_PER_TILE = 32;
@@ -55,9 +61,15 @@ export function plasBlockScores(step: Step, a: PlasBlockScoresArgs): void {
   const [, heads, D] = a.q.shape;
   expect(kernel, D % 4 === 0 && D >= 4 && D <= 256, () => `head dim must be a multiple of 4 in [4, 256], got ${D}`);
   const summary = a.summary ?? 'mean';
-  const width = summary === 'bound' ? 2 * D : D;
-  expectTensor(kernel, summary === 'bound' ? 'keyBounds' : 'keySums', a.keySums, 'f32', ['numPages', 'kvHeads', width]);
+  const bounds = summary === 'bound' || summary === 'bound-gate';
+  expectTensor(kernel, bounds ? 'keyBounds' : 'keySums', a.keySums, 'f32', ['numPages', 'kvHeads', bounds ? 2 * D : D]);
   const kvHeads = a.keySums.shape[1];
+  expect(
+    kernel,
+    (summary === 'bound-gate') === (a.boundGate !== undefined),
+    () => `boundGate must be given exactly with summary 'bound-gate' (summary '${summary}')`,
+  );
+  if (a.boundGate) expectTensor(kernel, 'boundGate', a.boundGate, 'f32', [kvHeads, 4, D]);
   expect(kernel, heads % kvHeads === 0, () => `heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
   expectTensor(kernel, 'seqs', a.seqs, 'u32', ['B', 4]);
   expectTensor(kernel, 'blockTables', a.blockTables, 'u32', ['n']);
@@ -95,7 +107,8 @@ export function plasBlockScores(step: Step, a: PlasBlockScoresArgs): void {
       summary: SUMMARY_CODE[summary],
       grid_x: gx,
     }),
-    bindings: [a.q, a.keySums, a.seqs, a.blockTables, a.items, a.scores],
+    // Without a bound gate the shader never reads binding 7: the keys' summary stands in (read-only, like the gate).
+    bindings: [a.q, a.keySums, a.seqs, a.blockTables, a.items, a.scores, a.boundGate ?? a.keySums],
     workgroups: [gx, gy],
   });
 }

@@ -1,7 +1,8 @@
 /**
  * `plas eval retrieval`: needle-in-a-haystack accuracy at several context lengths, for dense attention, PLAS with
- * mean pooling, PLAS with the model's learned gate and PLAS with key-bound block scores (Quest's; PlasConfig
- * encoderBlockScore / decoderBlockScore), with the share of KV blocks each attended.
+ * mean pooling, PLAS with the model's learned gate, PLAS with key-bound block scores (Quest's; PlasConfig
+ * encoderBlockScore / decoderBlockScore) and with the learned gate on key bounds ('bound-gate'), with the share of KV
+ * blocks each attended.
  *
  * Every mode sees exactly the same prompts (same seed per length), so the comparison is paired. PLAS top-k ranges
  * scale with the context: at length L with blocks of B tokens (n = ceil(L / B) blocks), left = ceil(fLeft x n) and
@@ -13,11 +14,25 @@ import { SamplingRng } from '../../../engine/generation/rng.ts';
 import { samplingParams } from '../../../engine/generation/sampling-params.ts';
 import type { Gpu } from '../../../engine/gpu/gpu.ts';
 import type { LoadedModel } from '../../../engine/model/load-model.ts';
-import type { PlasConfig } from '../../../engine/plas/config.ts';
+import type { BlockScore, PlasConfig } from '../../../engine/plas/config.ts';
 import { ANSWER_ROOM, factsDocument, Haystack, isCorrect, type NeedleDocument, passKeyDocument } from './needle.ts';
 
-export type RetrievalMode = 'dense' | 'plas-mean' | 'plas-gate' | 'plas-bound';
-export const RETRIEVAL_MODES: readonly RetrievalMode[] = ['dense', 'plas-mean', 'plas-gate', 'plas-bound'];
+export type RetrievalMode = 'dense' | 'plas-mean' | 'plas-gate' | 'plas-bound' | 'plas-bound-gate';
+export const RETRIEVAL_MODES: readonly RetrievalMode[] = [
+  'dense',
+  'plas-mean',
+  'plas-gate',
+  'plas-bound',
+  'plas-bound-gate',
+];
+
+/** Each PLAS mode's block scores, prefill and decode alike. */
+const MODE_SCORE: Record<Exclude<RetrievalMode, 'dense'>, BlockScore> = {
+  'plas-mean': 'gate', // with the gate not loaded: mean pooling
+  'plas-gate': 'gate',
+  'plas-bound': 'bound',
+  'plas-bound-gate': 'bound-gate',
+};
 
 export interface RetrievalOptions {
   lengths: number[];
@@ -124,9 +139,7 @@ async function runMode(
     plas_decoder_top_k_left: k.left,
     plas_decoder_top_k_right: k.right,
     // Each mode's block scores, over a model's own plas_config.json (PLAS Mini's decodes with key bounds).
-    ...(mode === 'plas-bound'
-      ? { encoderBlockScore: 'bound', decoderBlockScore: 'bound' }
-      : { encoderBlockScore: 'gate', decoderBlockScore: 'gate' }),
+    ...(mode === 'dense' ? {} : { encoderBlockScore: MODE_SCORE[mode], decoderBlockScore: MODE_SCORE[mode] }),
     ...o.plas,
   };
   const input: EngineConfigInput = {

@@ -4,7 +4,7 @@
  * the two sides cannot drift apart; api-plas.ts checks that PlasChange is its PATCH schema.
  */
 
-import type { AttentionBackend, PlasConfig } from '../../../engine/plas/config.ts';
+import type { AttentionBackend, BlockScore, PlasConfig } from '../../../engine/plas/config.ts';
 
 /** What a request runs: dense attention, or PLAS. */
 export type AttentionBackendName = AttentionBackend;
@@ -49,8 +49,8 @@ export interface PlasChange {
   iterations?: number;
   denseLastLayer?: boolean;
   topkSearch?: 'refined' | 'original';
-  encoderBlockScore?: 'gate' | 'bound';
-  decoderBlockScore?: 'gate' | 'bound';
+  encoderBlockScore?: BlockScore;
+  decoderBlockScore?: BlockScore;
   backend?: AttentionBackendName;
   /** Accepted so a client can send back what GET gave it; a different value is refused (fixed at load). */
   plas_block_size?: number;

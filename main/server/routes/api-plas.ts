@@ -13,6 +13,7 @@ import type { AttentionBackend, PlasConfig } from '../../../engine/plas/config.t
 import { ModelSettingsRepository } from '../../store/model-settings-repo.ts';
 import { HttpError } from '../http-error.ts';
 import type { Agree, Same } from '../same-type.ts';
+import { BlockScoreSchema } from '../v1/schemas/common.ts';
 import type { PlasChange, PlasState } from './api-plas-types.ts';
 import type { PlasApp, RouteDeps } from './deps.ts';
 
@@ -44,8 +45,8 @@ const PatchBody = Type.Object(
     iterations: int('iterations'),
     denseLastLayer: Type.Optional(Type.Boolean()),
     topkSearch: Type.Optional(Type.Union([Type.Literal('refined'), Type.Literal('original')])),
-    encoderBlockScore: Type.Optional(Type.Union([Type.Literal('gate'), Type.Literal('bound')])),
-    decoderBlockScore: Type.Optional(Type.Union([Type.Literal('gate'), Type.Literal('bound')])),
+    encoderBlockScore: Type.Optional(BlockScoreSchema),
+    decoderBlockScore: Type.Optional(BlockScoreSchema),
     /** What requests that do not choose run (the PLAS on/off switch). */
     backend: Type.Optional(Type.Union([Type.Literal('plas'), Type.Literal('dense')])),
     // Accepted so a client can send back what GET gave it; the engine refuses a different value (fixed at load).

@@ -4,7 +4,7 @@
  * max_tokens that does not fit is a 400 with both numbers.
  */
 import type { SamplingParams } from '../../../engine/generation/sampling-params.ts';
-import type { PlasConfig } from '../../../engine/plas/config.ts';
+import type { BlockScore, PlasConfig } from '../../../engine/plas/config.ts';
 import type { AttentionOverride } from '../../../engine/serving/types.ts';
 import type { ServerSettings } from '../context.ts';
 import { invalidRequest } from './openai-error.ts';
@@ -178,8 +178,8 @@ export interface PlasExtensionBody {
   iterations?: number;
   dense_last_layer?: boolean;
   topk_search?: 'refined' | 'original';
-  encoder_block_score?: 'gate' | 'bound';
-  decoder_block_score?: 'gate' | 'bound';
+  encoder_block_score?: BlockScore;
+  decoder_block_score?: BlockScore;
 }
 
 export function mapAttention(ext: PlasExtensionBody | null | undefined): AttentionOverride | undefined {

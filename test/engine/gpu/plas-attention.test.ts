@@ -37,6 +37,8 @@ interface Case {
   specs: SeqSpec[];
   config: object;
   gate?: boolean;
+  /** A key-bound gate [kvHeads, 4, D] for the layer (read only by the 'bound-gate' block score). */
+  boundGate?: boolean;
   isLastLayer?: boolean;
   /** Pool dtype (default f32): an f16 pool holds the values rounded to f16, which the twins are given. */
   dtype?: KvDType;
@@ -56,6 +58,7 @@ interface Run {
   boundsBefore: Float32Array;
   boundsAfter: Float32Array;
   gate?: Float32Array;
+  boundGate?: Float32Array;
   out: Float32Array;
   debug: PlasDebugReads;
 }
@@ -70,6 +73,10 @@ async function run(gpu: Gpu, rng: Rng, c: Case, stats?: PlasStats): Promise<Run>
   const vPool = roundToDType(randomPool(rng, f, c.kvHeads, c.D), dtype);
   const q = rng.normals(f.totalTokens * c.heads * c.D, 2);
   const gate = c.gate ? rng.normals(c.kvHeads * blockSize * c.D, 1 / 16) : undefined;
+  // Quest's weights (1, 0, 0, 1) per channel, perturbed.
+  const boundGate = c.boundGate
+    ? rng.normals(c.kvHeads * 4 * c.D, 0.3).map((x, i) => x + ([1, 0, 0, 1][Math.floor(i / c.D) % 4] ?? 0))
+    : undefined;
   // The cache's earlier tokens already have their sums; pages the step starts hold NaN until it writes them.
   const prefix = f.sequences.map((s) => ({
     ...s,
@@ -99,6 +106,7 @@ async function run(gpu: Gpu, rng: Rng, c: Case, stats?: PlasStats): Promise<Run>
     seqs: gpu.upload('u32', [f.sequences.length, 4], f.seqs, 'seqs'),
     blockTables: gpu.upload('u32', [f.blockTables.length], f.blockTables, 'tables'),
     ...(gate ? { gate: gpu.upload('f32', [c.kvHeads, blockSize, c.D], gate, 'gate') } : {}),
+    ...(boundGate ? { boundGate: gpu.upload('f32', [c.kvHeads, 4, c.D], boundGate, 'bound gate') } : {}),
   };
   const batch: PlasBatch = {
     host: f.sequences,
@@ -118,6 +126,7 @@ async function run(gpu: Gpu, rng: Rng, c: Case, stats?: PlasStats): Promise<Run>
     config,
     isLastLayer: c.isLastLayer ?? false,
     gate: t.gate,
+    boundGate: t.boundGate,
     stats,
     debug: (d) => {
       debug = d;
@@ -128,7 +137,10 @@ async function run(gpu: Gpu, rng: Rng, c: Case, stats?: PlasStats): Promise<Run>
   const sumsAfter = await gpu.read(t.keySums);
   const boundsAfter = await gpu.read(t.keyBounds);
   destroy(...Object.values(t));
-  return { f, config, q, kPool, vPool, sumsBefore, sumsAfter, boundsBefore, boundsAfter, gate, out, debug: debug! };
+  return {
+    ...{ f, config, q, kPool, vPool, sumsBefore, sumsAfter, boundsBefore, boundsAfter },
+    ...{ gate, boundGate, out, debug: debug! },
+  };
 }
 
 const u32 = async (p: Promise<Uint8Array>) => new Uint32Array((await p).slice().buffer);
@@ -160,6 +172,13 @@ describe('plasAttention: every stage matches its twin on a sparse mixed batch', 
     ['gate scores (mean pooling)', {}],
     ['key-bound scores in decode, the gate in prefill', { decoderBlockScore: 'bound' }],
     ['key-bound scores in prefill, the gate in decode', { encoderBlockScore: 'bound' }],
+    [
+      'the learned gate on key bounds in decode, plain key bounds in prefill',
+      {
+        decoderBlockScore: 'bound-gate',
+        encoderBlockScore: 'bound',
+      },
+    ],
   ];
   for (const [name, blockScores] of scores)
     it(`D=64, GQA 4, page 16, block 32; chunked prefill mid-block, decode, one-token and dense sequences; ${name}`, async () => {
@@ -171,6 +190,7 @@ describe('plasAttention: every stage matches its twin on a sparse mixed batch', 
         kvHeads: 2,
         pageSize: 16,
         specs: MIXED,
+        boundGate: true, // present in every case: only 'bound-gate' rows may read it
         config: {
           plas_block_size: 32,
           plas_encoder_top_k_left: 4,
@@ -207,15 +227,17 @@ describe('plasAttention: every stage matches its twin on a sparse mixed batch', 
       for (const ch of r.debug.scores) {
         const scores = decodeValues(await ch.bytes, 'f32');
         const common = { heads: c.heads, blockSize, maxBlocks: plan.maxBlocks, rowBase: ch.rowBase };
-        const bound = ch.group.score === 'bound';
-        assert.equal(ch.group.score, r.config[`${ch.group.side}BlockScore`]);
+        const { score } = ch.group;
+        const bound = score !== 'gate';
+        assert.equal(score, r.config[`${ch.group.side}BlockScore`]);
         const want = scoresRef(r.q, bound ? r.boundsAfter : r.sumsAfter, r.f.seqs, r.f.blockTables, ch.group.items, {
           ...common,
           kvHeads: c.kvHeads,
           D: c.D,
           pageSize: c.pageSize,
           scoreRows: ch.rows,
-          summary: bound ? 'bound' : 'mean',
+          summary: bound ? score : 'mean',
+          ...(score === 'bound-gate' ? { boundGate: r.boundGate } : {}),
         });
         // Rows of the chunk's span that are not in its items (other sequences) hold whatever was there: skip them.
         const rowSize = c.heads * plan.maxBlocks;

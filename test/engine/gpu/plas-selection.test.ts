@@ -189,6 +189,8 @@ describe('plas_block_scores matches its twin', () => {
         }
       }
       const qValues = rng.normals(f.totalTokens * sh.heads * sh.D);
+      // A key-bound gate [kvHeads, 4, D]: around Quest's (1, 0, 0, 1), and negative weights too.
+      const gateValues = rng.normals(sh.kvHeads * 4 * sh.D, 0.5).map((x, i) => x + (i % (4 * sh.D) < sh.D ? 1 : 0));
       const itemTokens = Math.max(1, Math.floor(64 / group));
       const itemList: number[] = [];
       f.sequences.forEach((s, seq) => {
@@ -202,30 +204,33 @@ describe('plas_block_scores matches its twin', () => {
         q: gpu.upload('f32', [f.totalTokens, sh.heads, sh.D], qValues, 'q'),
         keySums: gpu.upload('f32', [f.numPages, sh.kvHeads, sh.D], sumValues, 'key sums'),
         keyBounds: gpu.upload('f32', [f.numPages, sh.kvHeads, 2 * sh.D], boundValues, 'key bounds'),
+        boundGate: gpu.upload('f32', [sh.kvHeads, 4, sh.D], gateValues, 'bound gate'),
         items: u32Tensor(gpu, itemValues, 'items'),
         scores: gpu.createTensor('f32', [f.totalTokens, sh.heads, maxBlocks], 'scores'),
       };
-      for (const summary of ['mean', 'gate', 'bound'] as const) {
+      for (const summary of ['mean', 'gate', 'bound', 'bound-gate'] as const) {
         const step = gpu.step('scores');
-        const summaries = summary === 'bound' ? t.keyBounds : t.keySums;
+        const bounds = summary === 'bound' || summary === 'bound-gate';
+        const gated = summary === 'bound-gate';
         plasBlockScores(step, {
           q: t.q,
           items: t.items,
           scores: t.scores,
-          keySums: summaries,
+          keySums: bounds ? t.keyBounds : t.keySums,
           ...tables,
           pageSize: sh.pageSize,
           blockSize: sh.blockSize,
           summary,
+          ...(gated ? { boundGate: t.boundGate } : {}),
         });
         await step.submit();
-        const values = summary === 'bound' ? boundValues : sumValues;
-        const ref = scoresRef(qValues, values, f.seqs, f.blockTables, itemValues, {
+        const ref = scoresRef(qValues, bounds ? boundValues : sumValues, f.seqs, f.blockTables, itemValues, {
           ...sh,
           maxBlocks,
           scoreRows: f.totalTokens,
           rowBase: 0,
           summary,
+          ...(gated ? { boundGate: gateValues } : {}),
         });
         // A D-long dot product of a sum of up to 8 pages, against the twin's f64.
         assertClose(await gpu.read(t.scores), ref, { rtol: 2e-6, atol: 1e-4 }, `shape ${si} ${summary}`);
@@ -502,6 +507,19 @@ describe('PLAS selection launchers reject bad arguments at once', () => {
     rejects(
       () => plasBlockScores(step, { ...scoresArgs, items: f32([3, 4]) }),
       /plas_block_scores: items must be u32\[I, 4\], got f32\[3, 4\]/,
+    );
+    const bounds = { ...scoresArgs, keySums: f32([4, 2, 128]) };
+    rejects(
+      () => plasBlockScores(step, { ...bounds, summary: 'bound-gate' }),
+      /plas_block_scores: boundGate must be given exactly with summary 'bound-gate' \(summary 'bound-gate'\)/,
+    );
+    rejects(
+      () => plasBlockScores(step, { ...bounds, summary: 'bound', boundGate: f32([2, 4, 64]) }),
+      /plas_block_scores: boundGate must be given exactly with summary 'bound-gate' \(summary 'bound'\)/,
+    );
+    rejects(
+      () => plasBlockScores(step, { ...bounds, summary: 'bound-gate', boundGate: f32([2, 2, 64]) }),
+      /plas_block_scores: boundGate must be f32\[2, 4, 64\], got f32\[2, 2, 64\]/,
     );
 
     const selectArgs = {

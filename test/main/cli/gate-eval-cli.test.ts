@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
+import { openSafetensors, readTensor, type TensorData, writeSafetensors } from '../../../engine/model/safetensors.ts';
+import { GATE_WEIGHT_FILE } from '../../../engine/plas/gate-weights.ts';
 import { writeTinyModel } from '../../fixtures/tiny-model.ts';
 
 const run = promisify(execFile);
@@ -84,7 +86,32 @@ it('gate train names bad flags and data too short for a window', async () => {
   );
 });
 
+/** Add a key-bound gate (tools/train/distil_gate.py --form bound writes it) to the folder's gate file. */
+async function addBoundGate(): Promise<void> {
+  const path = join(model, GATE_WEIGHT_FILE);
+  const file = await openSafetensors(path);
+  const tensors: TensorData[] = [];
+  for (const [name, entry] of file.tensors)
+    tensors.push({ name, dtype: 'f32', shape: entry.shape, data: await readTensor(entry) });
+  const [kvHeads, , headDim] = file.tensors.get('model.layers.0.self_attn.attn_gate.weight')!.shape;
+  for (const layer of [0, 1]) {
+    // Quest's weights (1, 0, 0, 1) per channel, halved on the key min: a gate that is not the plain bound.
+    const data = Float32Array.from(
+      { length: kvHeads * 4 * headDim },
+      (_, i) => [1, 0, 0, 0.5][Math.floor(i / headDim) % 4],
+    );
+    tensors.push({
+      name: `model.layers.${layer}.self_attn.attn_gate.bound_weight`,
+      dtype: 'f32',
+      shape: [kvHeads, 4, headDim],
+      data,
+    });
+  }
+  await writeSafetensors(path, tensors);
+}
+
 it('eval retrieval runs every mode on the same documents and reports accuracy, density and the ranges', async () => {
+  await addBoundGate();
   const { stdout } = await plas(
     'eval',
     'retrieval',
@@ -101,12 +128,12 @@ it('eval retrieval runs every mode on the same documents and reports accuracy, d
   const report = JSON.parse(stdout);
   assert.deepEqual(
     report.rows.map((r: { mode: string }) => r.mode),
-    ['dense', 'plas-mean', 'plas-gate', 'plas-bound'],
+    ['dense', 'plas-mean', 'plas-gate', 'plas-bound', 'plas-bound-gate'],
   );
-  const [dense, mean, gate, bound] = report.rows;
+  const [dense, mean, gate, bound, boundGate] = report.rows;
   assert.equal(dense.density, 1);
   assert.equal(dense.topK, null);
-  for (const r of [mean, gate, bound]) {
+  for (const r of [mean, gate, bound, boundGate]) {
     const scaled = { left: 2, right: 3, limit: 64 };
     assert.deepEqual(r.topK, { encoder: scaled, decoder: scaled }, 'ranges scale with the 12 blocks of 384 tokens');
     assert.ok(r.sparseLayerDensity < 1 && r.density < 1, JSON.stringify(r));
@@ -119,7 +146,8 @@ it('eval retrieval runs every mode on the same documents and reports accuracy, d
   }
   assert.equal(mean.promptTokens, dense.promptTokens, 'the same documents for every mode');
   // The first test of this file trained the folder's gate.
-  assert.match(gate.gate, /^learned gate on layers 0-1$/);
+  assert.match(gate.gate, /^learned gate on layers 0-1; key-bound gate on layers 0-1$/);
+  assert.equal(boundGate.gate, gate.gate);
   assert.match(mean.gate, /^mean pooling on all 2 layers/);
   await assert.rejects(plas('eval', 'retrieval', '--model', model, '--modes', 'dense,sparse'), /unknown mode "sparse"/);
 });

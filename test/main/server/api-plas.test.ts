@@ -48,13 +48,20 @@ it('GET shows the live config and its bounds; PATCH changes it from the next ste
 
   const patched = await api('/api/plas', {
     method: 'PATCH',
-    body: { plas_decoder_top_k_left: 4, plas_decoder_top_k_right: 8, denseLastLayer: false, topkSearch: 'original' },
+    body: {
+      plas_decoder_top_k_left: 4,
+      plas_decoder_top_k_right: 8,
+      denseLastLayer: false,
+      topkSearch: 'original',
+      decoderBlockScore: 'bound-gate',
+    },
   });
   assert.equal(patched.status, 200, patched.body);
   assert.equal(patched.json().config.plas_decoder_top_k_left, 4);
   assert.equal(engine.plasConfig.plas_decoder_top_k_right, 8);
   assert.equal(engine.plasConfig.denseLastLayer, false);
   assert.equal(engine.plasConfig.topkSearch, 'original');
+  assert.equal(engine.plasConfig.decoderBlockScore, 'bound-gate');
 });
 
 it('PATCH refuses what is invalid with 400, naming it, and changes nothing', async () => {
@@ -66,6 +73,7 @@ it('PATCH refuses what is invalid with 400, naming it, and changes nothing', asy
     [{ iterations: 2.5 }, /^iterations: must be integer$/],
     [{ denseLastLayer: 'yes' }, /^denseLastLayer: must be boolean$/],
     [{ topkSearch: 'fast' }, /^topkSearch: /],
+    [{ encoderBlockScore: 'max' }, /^encoderBlockScore: /],
     [{ plas_top_k: 3 }, /^plas_top_k: is not a known field$/],
     [{ plas_block_size: before.plas_block_size * 2 }, /plas_block_size is fixed when a model loads/],
   ];

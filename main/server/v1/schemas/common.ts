@@ -7,6 +7,9 @@
  */
 import { type TSchema, Type } from 'typebox';
 
+/** engine/plas/config.ts BlockScore (api-plas.ts checks the PATCH body against the engine's type). */
+export const BlockScoreSchema = Type.Union([Type.Literal('gate'), Type.Literal('bound'), Type.Literal('bound-gate')]);
+
 /** Optional and nullable (null means absent). */
 export function opt<T extends TSchema>(schema: T) {
   return Type.Optional(Type.Union([schema, Type.Null()]));
@@ -41,9 +44,9 @@ export const PlasExtension = Type.Object(
     dense_last_layer: Type.Optional(Type.Boolean()),
     /** How the per-row threshold search counts (engine/plas/config.ts TopkSearch): "refined" or the published "original". */
     topk_search: Type.Optional(Type.Union([Type.Literal('refined'), Type.Literal('original')])),
-    /** How prefill and decode queries score blocks (engine/plas/config.ts BlockScore): "gate" or "bound". */
-    encoder_block_score: Type.Optional(Type.Union([Type.Literal('gate'), Type.Literal('bound')])),
-    decoder_block_score: Type.Optional(Type.Union([Type.Literal('gate'), Type.Literal('bound')])),
+    /** How prefill and decode queries score blocks (engine/plas/config.ts BlockScore). */
+    encoder_block_score: Type.Optional(BlockScoreSchema),
+    decoder_block_score: Type.Optional(BlockScoreSchema),
   },
   // A misspelt key would silently change nothing: refuse it.
   { additionalProperties: false },

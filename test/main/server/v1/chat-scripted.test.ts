@@ -155,6 +155,8 @@ describe('chat completions, not streamed', () => {
         plas_decoder_top_k_right: 16,
         dense_last_layer: false,
         topk_search: 'original',
+        encoder_block_score: 'bound',
+        decoder_block_score: 'bound-gate',
       },
     };
     await s.client.chat.completions.create(withExtras(openai, extras));
@@ -187,7 +189,14 @@ describe('chat completions, not streamed', () => {
     );
     assert.deepEqual(r.attention, {
       backend: 'plas',
-      plas: { plas_decoder_top_k_left: 8, plas_decoder_top_k_right: 16, denseLastLayer: false, topkSearch: 'original' },
+      plas: {
+        plas_decoder_top_k_left: 8,
+        plas_decoder_top_k_right: 16,
+        denseLastLayer: false,
+        topkSearch: 'original',
+        encoderBlockScore: 'bound',
+        decoderBlockScore: 'bound-gate',
+      },
     });
   });
 
