@@ -230,6 +230,59 @@ function scoresCase(phase: Phase): KernelBenchCase {
   };
 }
 
+/**
+ * The same scores from per-page key bounds [pages, kvHeads, 2D], weighted by a key-bound gate [kvHeads, 4, D] (block
+ * score 'bound-gate'): a dot product over 2D, so about twice the mean-pooled case's reads and flops.
+ */
+function boundScoresCase(phase: Phase): KernelBenchCase {
+  const T = phase === 'decode' ? 1 : 512;
+  return {
+    kernel: 'plas_block_scores',
+    variant: `${variant(phase)} learned gate on key bounds`,
+    phase,
+    bytes: PAGES * KV_HEADS * 2 * D * 4 + T * HEADS * (D + MAX_BLOCKS) * 4,
+    flops: 4 * T * HEADS * MAX_BLOCKS * D,
+    setup(gpu) {
+      const i = inputs(gpu, phase);
+      const g = i.plan.scoreGroups[0];
+      // Extremes per page: max >= min, as real ones are.
+      const a = benchValues(PAGES * KV_HEADS * D, 7, PAGE);
+      const b = benchValues(PAGES * KV_HEADS * D, 8, PAGE);
+      const bounds = new Float32Array(PAGES * KV_HEADS * 2 * D);
+      for (let r = 0; r < PAGES * KV_HEADS; r++) {
+        for (let d = 0; d < D; d++) {
+          const [x, y] = [a[r * D + d], b[r * D + d]];
+          bounds[r * 2 * D + d] = Math.max(x, y);
+          bounds[r * 2 * D + D + d] = Math.min(x, y);
+        }
+      }
+      const gate = benchValues(KV_HEADS * 4 * D, 9).map((x, j) => x / 4 + (Math.floor(j / D) % 3 === 0 ? 1 : 0));
+      const t = {
+        keyBounds: gpu.upload('f32', [PAGES, KV_HEADS, 2 * D], bounds, 'key bounds'),
+        boundGate: gpu.upload('f32', [KV_HEADS, 4, D], gate, 'bound gate'),
+      };
+      const { q, seqs, blockTables, items, scores } = i.t;
+      return {
+        record: (step) =>
+          plasBlockScores(step, {
+            ...{ q, seqs, blockTables, items, scores, keySums: t.keyBounds, boundGate: t.boundGate },
+            ...{ pageSize: PAGE, blockSize: BLOCK, summary: 'bound-gate' },
+          }),
+        twin: () =>
+          scoresRef(i.q, bounds, i.seqs, i.blockTables, g.items, {
+            ...scoresShape(i),
+            summary: 'bound-gate',
+            boundGate: gate,
+          }),
+        dispose: () => {
+          dispose(i);
+          for (const tensor of Object.values(t)) tensor.buffer.destroy();
+        },
+      };
+    },
+  };
+}
+
 /** Select and union read what the kernels before them wrote; their twins run on those readbacks. */
 function laterCase(kernel: 'plas_select_topk' | 'plas_union', phase: Phase): KernelBenchCase {
   const T = phase === 'decode' ? 1 : 512;
@@ -328,6 +381,8 @@ export const plasCases: KernelBenchCase[] = [
   keySumsCase('prefill'),
   scoresCase('decode'),
   scoresCase('prefill'),
+  boundScoresCase('decode'),
+  boundScoresCase('prefill'),
   laterCase('plas_select_topk', 'decode'),
   laterCase('plas_select_topk', 'prefill'),
   laterCase('plas_union', 'decode'),
