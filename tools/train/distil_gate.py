@@ -61,7 +61,7 @@ def first_eligible(block):
     return 4 * block
 
 
-def row_targets(q, k, positions, block):
+def row_targets(q, k, positions, block, power=1.0):
     """Targets of the rows at `positions` (a 1-D LongTensor) for every head.
     q: (h, T, d), k: (kv, T, d) post-RoPE. Returns target (h, n, nb) over blocks 0 ..< nb (nb = complete blocks of
     the window), zero outside each row's candidates 1 ..= own - 2, normalised over them; and the candidate mask (n, nb).
@@ -77,8 +77,8 @@ def row_targets(q, k, positions, block):
     own = positions // block
     b = torch.arange(nb)
     candidate = (b[None, :] >= 1) & (b[None, :] <= (own - 2)[:, None])  # (n, nb)
-    t = probs * candidate[None]
-    t = t / t.sum(-1, keepdim=True)
+    t = (probs if power == 1 else probs**power) * candidate[None]
+    t = t / t.sum(-1, keepdim=True).clamp_min(1e-30)
     return t.float().to(q.dtype), candidate
 
 
@@ -128,11 +128,11 @@ def initial_gate(form, kv, block, d):
     return torch.tensor([1.0, 0.0, 0.0, 1.0])[None, :, None].repeat(kv, 1, d)
 
 
-def gate_loss(q, k, W, positions, block, weights=None, targets=None, recall=True, form="sum"):
+def gate_loss(q, k, W, positions, block, weights=None, targets=None, recall=True, form="sum", power=1.0):
     """The weighted mean KL(t || p) over the rows (every head of each position); weights (n,) per position (default
     1). Returns (loss, recall@25%) where recall is the share of the true top-k blocks the scores rank in their top k
     (None unless `recall`: training skips it)."""
-    t, candidate = targets if targets is not None else row_targets(q, k, positions, block)
+    t, candidate = targets if targets is not None else row_targets(q, k, positions, block, power)
     s = FORMS[form](q[:, positions], k, W, block).masked_fill(~candidate[None], float("-inf"))
     logp = s.log_softmax(-1)
     kl = torch.where(t > 0, t * (torch.log(t.clamp_min(1e-45)) - logp), torch.zeros_like(t)).sum(-1)  # (h, n)
@@ -253,7 +253,7 @@ def evaluate(model, rows, W, args, gen_seed=7):
             ids = ids[: args.length].astype(np.int64).tolist()
             pos, w = unit_positions(len(ids), args.block, args.tile, args.tiles, args.decode_rows, gen)
             for layer, (q, k) in enumerate(queries_and_keys(model, ids, args.bf16)):
-                loss, recall = gate_loss(q, k, W[layer], pos, args.block, w, form=args.form)
+                loss, recall = gate_loss(q, k, W[layer], pos, args.block, w, form=args.form, power=args.target_power)
                 sums[layer][0] += loss.item()
                 sums[layer][1] += recall
                 sums[layer][2] += 1
@@ -275,6 +275,9 @@ def main():
                    help="sum: the original gate, a learned weighted sum of a block's keys (W [kv, block, d]); bound: "
                    "learned weights on the block's key max and min (W [kv, 4, d]), starting from Quest's bound")
     p.add_argument("--tokens", type=float, default=10e6, help="training tokens (windows x length)")
+    p.add_argument("--target-power", type=float, default=1.0,
+                   help="raise the max-pooled attention to this power before normalising it (1: the engine's target; "
+                   "above 1 the loss weighs the blocks a top-k keeps over the long tail it drops)")
     p.add_argument("--tile", type=int, default=16, help="queries of a prefill tile (the engine's union tile)")
     p.add_argument("--tiles", type=int, default=8, help="prefill tiles sampled per window")
     p.add_argument("--decode-rows", type=int, default=8, help="decode rows per window (its last positions)")
@@ -304,11 +307,13 @@ def main():
     ckpt_path = args.checkpoint or f"{out}.ckpt.pt"
     # What a checkpoint must agree on to be resumed: the run's own settings, not where it writes.
     run = {k: getattr(args, k) for k in ("model", "ckpt", "work", "windows", "length", "block", "tokens", "tile",
-                                         "tiles", "decode_rows", "windows_per_step", "lr", "seed", "form")}
+                                         "tiles", "decode_rows", "windows_per_step", "lr", "seed", "form",
+                                         "target_power")}
     step, before = 0, None
     if os.path.exists(ckpt_path):
         state = torch.load(ckpt_path)
-        if {"form": "sum", **state["run"]} != run:  # checkpoints from before --form trained the sum form
+        # Checkpoints from before --form and --target-power trained the sum form on the plain target.
+        if {"form": "sum", "target_power": 1.0, **state["run"]} != run:
             sys.exit(f"{ckpt_path} belongs to another run ({state['run']}); remove it or pass --checkpoint")
         with torch.no_grad():
             for w, saved in zip(W, state["W"]):
@@ -330,7 +335,8 @@ def main():
             with torch.no_grad():
                 qk = queries_and_keys(model, ids, args.bf16)
             for layer, (q, k) in enumerate(qk):
-                loss, _ = gate_loss(q, k, W[layer], pos, args.block, w, recall=False, form=args.form)
+                loss, _ = gate_loss(q, k, W[layer], pos, args.block, w, recall=False, form=args.form,
+                                    power=args.target_power)
                 (loss / args.windows_per_step).backward()
                 total += loss.item() / (args.windows_per_step * len(qk))
         opt.step()

@@ -101,6 +101,17 @@ class AgainstTheEngine(unittest.TestCase):
         for got, w in zip(sums, layers):
             self.assertAlmostEqual(got, w.sum().item(), delta=1e-3)
 
+    def test_a_target_power_keeps_the_ranking_and_sharpens_the_target(self):
+        B = self.fx["shape"]["blockSize"]
+        q, k, pos = self.layer(self.fx["seqs"][1])
+        t1, cand = dg.row_targets(q, k, pos, B)
+        t4, cand4 = dg.row_targets(q, k, pos, B, power=4.0)
+        self.assertTrue(torch.equal(cand, cand4))
+        torch.testing.assert_close(t4.sum(-1), torch.ones_like(t4.sum(-1)))
+        self.assertTrue(torch.equal(t1.argmax(-1), t4.argmax(-1)), "the same top block")
+        self.assertTrue(bool((t4.amax(-1) >= t1.amax(-1) - 1e-12).all()), "more mass on the top block")
+        torch.testing.assert_close(t4, (t1**4) / (t1**4).sum(-1, keepdim=True))
+
     def test_the_bound_form_starts_at_quests_bound_and_shares_the_file(self):
         sh = self.fx["shape"]
         B = sh["blockSize"]
