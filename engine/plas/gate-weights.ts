@@ -169,14 +169,15 @@ export function uploadGateWeights(gpu: Gpu, g: PlasGateWeights, shape: GateShape
 
 /**
  * Write learned gates (per layer f32 [kvHeads, blockSize, D]) as plas_attention_mlp_weight.safetensors, in the
- * documented names. A key-bound form already in the file is kept (it is trained apart: distil_gate.py --form bound).
- * Written to a temporary file first and renamed, so a gate file is never half written.
+ * documented names. The key-bound form in `keepBoundFormOf` (default: the file written) is kept: it is trained apart
+ * (distil_gate.py --form bound). Written to a temporary file first and renamed, so a gate file is never half written.
  */
 export async function writeGateWeights(
   path: string,
   layers: readonly Float32Array[],
   shape: GateShape,
   metadata: Record<string, string> = {},
+  keepBoundFormOf: string = path,
 ): Promise<void> {
   const dims = [shape.kvHeads, shape.blockSize, shape.headDim];
   const tensors: TensorData[] = layers.map((data, i) => ({
@@ -185,7 +186,7 @@ export async function writeGateWeights(
     shape: dims,
     data,
   }));
-  tensors.push(...(await boundFormOf(path)));
+  tensors.push(...(await boundFormOf(keepBoundFormOf)));
   const tmp = `${path}.tmp-${process.pid}`;
   await writeSafetensors(tmp, tensors, metadata);
   await rename(tmp, path);

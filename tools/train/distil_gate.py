@@ -275,6 +275,12 @@ def main():
                    help="sum: the original gate, a learned weighted sum of a block's keys (W [kv, block, d]); bound: "
                    "learned weights on the block's key max and min (W [kv, 4, d]), starting from Quest's bound")
     p.add_argument("--tokens", type=float, default=10e6, help="training tokens (windows x length)")
+    p.add_argument("--bound-weights", choices=["all", "diagonal"], default="all",
+                   help="the bound form's weights: all four, or diagonal (G1 = G2 = 0: per channel a weight on q+ . M "
+                   "and one on q- . m, so every term stays a bound over the block's keys)")
+    p.add_argument("--prefixes", type=lambda v: [int(x) for x in v.split(",")],
+                   help="train on prefixes of the windows of these lengths, one drawn per window (default: --length "
+                   "only): the decode rows then sit at every length the gate will meet")
     p.add_argument("--target-power", type=float, default=1.0,
                    help="raise the max-pooled attention to this power before normalising it (1: the engine's target; "
                    "above 1 the loss weighs the blocks a top-k keeps over the long tail it drops)")
@@ -301,19 +307,23 @@ def main():
          for _ in range(cfg.num_hidden_layers)]
     lr = args.lr or (2e-3 / args.block if args.form == "sum" else 1e-2)
     opt = torch.optim.Adam(W, lr=lr, betas=(0.9, 0.999), eps=1e-12)
-    steps = max(1, int(args.tokens // (args.length * args.windows_per_step)))
+    prefixes = args.prefixes or [args.length]
+    if any(n > args.length or n < 4 * args.block for n in prefixes):
+        sys.exit(f"--prefixes must lie in [{4 * args.block}, --length {args.length}], got {prefixes}")
+    steps = max(1, int(args.tokens // (sum(prefixes) / len(prefixes) * args.windows_per_step)))
     gen = torch.Generator().manual_seed(args.seed)
     out = args.out or os.path.join(args.model or os.path.dirname(args.ckpt), "plas_attention_mlp_weight.safetensors")
     ckpt_path = args.checkpoint or f"{out}.ckpt.pt"
     # What a checkpoint must agree on to be resumed: the run's own settings, not where it writes.
     run = {k: getattr(args, k) for k in ("model", "ckpt", "work", "windows", "length", "block", "tokens", "tile",
                                          "tiles", "decode_rows", "windows_per_step", "lr", "seed", "form",
-                                         "target_power")}
+                                         "target_power", "bound_weights", "prefixes")}
     step, before = 0, None
     if os.path.exists(ckpt_path):
         state = torch.load(ckpt_path)
         # Checkpoints from before --form and --target-power trained the sum form on the plain target.
-        if {"form": "sum", "target_power": 1.0, **state["run"]} != run:
+        old = {"form": "sum", "target_power": 1.0, "bound_weights": "all", "prefixes": None}
+        if {**old, **state["run"]} != run:
             sys.exit(f"{ckpt_path} belongs to another run ({state['run']}); remove it or pass --checkpoint")
         with torch.no_grad():
             for w, saved in zip(W, state["W"]):
@@ -330,7 +340,8 @@ def main():
         opt.zero_grad()
         total = 0.0
         for _ in range(args.windows_per_step):
-            ids = train[int(torch.randint(len(train), (1,), generator=gen))][: args.length].astype(np.int64).tolist()
+            length = prefixes[int(torch.randint(len(prefixes), (1,), generator=gen))] if len(prefixes) > 1 else args.length
+            ids = train[int(torch.randint(len(train), (1,), generator=gen))][:length].astype(np.int64).tolist()
             pos, w = unit_positions(len(ids), args.block, args.tile, args.tiles, args.decode_rows, gen)
             with torch.no_grad():
                 qk = queries_and_keys(model, ids, args.bf16)
@@ -340,6 +351,10 @@ def main():
                 (loss / args.windows_per_step).backward()
                 total += loss.item() / (args.windows_per_step * len(qk))
         opt.step()
+        if args.bound_weights == "diagonal":  # no cross terms: q+ only on the max, q- only on the min
+            with torch.no_grad():
+                for w in W:
+                    w[:, 1:3] = 0
         elapsed = time.time() - started
         if step % 10 == 0 or step == steps:
             rate = (step - first_step) * args.windows_per_step * args.length / elapsed

@@ -1,4 +1,4 @@
-/** `plas eval retrieval`: needle-in-a-haystack accuracy for dense attention, PLAS mean pooling and the learned gate. */
+/** `plas eval retrieval`: needle-in-a-haystack accuracy for dense attention and PLAS's block scores. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -46,7 +46,8 @@ export function evalCommand(): Command {
     evalCmd
       .command('retrieval')
       .description(
-        'needle-in-a-haystack accuracy at several lengths: dense, PLAS mean pooling, PLAS learned gate, PLAS key bounds',
+        'needle-in-a-haystack accuracy at several lengths: dense, and PLAS with mean pooling, the learned gate, key ' +
+          'bounds, or the learned gate on key bounds',
       )
       .option('--model <dir>', MODEL_FLAG_HELP)
       .option(

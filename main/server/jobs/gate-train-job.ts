@@ -132,6 +132,7 @@ export async function runGateTraining(
       window_tokens: String(plan.length),
       data: 'gate-text.txt',
     },
+    file, // written beside it, then renamed over it: the key-bound form to keep is the current file's
   );
   let backup: string | null = null;
   try {
