@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
-import { openSafetensors, readTensor, type TensorData, writeSafetensors } from '../../../engine/model/safetensors.ts';
 import { GATE_WEIGHT_FILE } from '../../../engine/plas/gate-weights.ts';
+import { addBoundGate } from '../../fixtures/bound-gate.ts';
 import { writeTinyModel } from '../../fixtures/tiny-model.ts';
 
 const run = promisify(execFile);
@@ -86,32 +86,8 @@ it('gate train names bad flags and data too short for a window', async () => {
   );
 });
 
-/** Add a key-bound gate (tools/train/distil_gate.py --form bound writes it) to the folder's gate file. */
-async function addBoundGate(): Promise<void> {
-  const path = join(model, GATE_WEIGHT_FILE);
-  const file = await openSafetensors(path);
-  const tensors: TensorData[] = [];
-  for (const [name, entry] of file.tensors)
-    tensors.push({ name, dtype: 'f32', shape: entry.shape, data: await readTensor(entry) });
-  const [kvHeads, , headDim] = file.tensors.get('model.layers.0.self_attn.attn_gate.weight')!.shape;
-  for (const layer of [0, 1]) {
-    // Quest's weights (1, 0, 0, 1) per channel, halved on the key min: a gate that is not the plain bound.
-    const data = Float32Array.from(
-      { length: kvHeads * 4 * headDim },
-      (_, i) => [1, 0, 0, 0.5][Math.floor(i / headDim) % 4],
-    );
-    tensors.push({
-      name: `model.layers.${layer}.self_attn.attn_gate.bound_weight`,
-      dtype: 'f32',
-      shape: [kvHeads, 4, headDim],
-      data,
-    });
-  }
-  await writeSafetensors(path, tensors);
-}
-
 it('eval retrieval runs every mode on the same documents and reports accuracy, density and the ranges', async () => {
-  await addBoundGate();
+  await addBoundGate(join(model, GATE_WEIGHT_FILE), [0, 1]);
   const { stdout } = await plas(
     'eval',
     'retrieval',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { GATE_WEIGHT_FILE, loadPlasGateWeights } from '../../../engine/plas/gate-weights.ts';
 import { DEFAULT_MODEL_DIR } from '../../../main/cli/default-model.ts';
+import { addBoundGate } from '../../fixtures/bound-gate.ts';
 import { bearer, http, readSse, type SseEvent, startTestServer, type TestServer } from './server-fixture.ts';
 
 let dir: string;
@@ -124,6 +125,8 @@ it('a cancelled training stops within a step, writes nothing, and leaves the old
 });
 
 it('a finished training reports loss and recall before and after and writes a gate the engine loads', async () => {
+  // A key-bound form in the file (distil_gate.py --form bound) must outlive the new sum form.
+  await addBoundGate(join(folder, GATE_WEIGHT_FILE), [0, 1, 2, 3]);
   const gateBefore = await readFile(join(folder, GATE_WEIGHT_FILE));
   const t0 = performance.now();
   const started = await api('/api/jobs/gate-train', { method: 'POST', body: { model: 'mini', ...TINY } });
@@ -162,7 +165,8 @@ it('a finished training reports loss and recall before and after and writes a ga
   assert.equal((await api('/api/models/mini/unload', { method: 'POST' })).json().unloaded, true);
   assert.equal((await load('mini')).events.at(-1)?.event, 'done');
   const plas = (await api('/api/plas')).json();
-  assert.match(plas.gate, /^learned gate on layers 0-3$/);
+  // The new gate replaced the sum form; the key-bound form is kept.
+  assert.match(plas.gate, /^learned gate on layers 0-3; key-bound gate on layers 0-3$/);
   assert.equal(plas.config.plas_block_size, 32);
 });
 
