@@ -104,14 +104,16 @@ export async function benchKernels(
 }
 
 const fmt = (v: number | null, digits = 2) => (v === null ? '-' : v.toFixed(digits));
+/** The variant column fits the longest variant of any case, so rows stay aligned as they stream in. */
+const VARIANT_WIDTH = Math.max('variant'.length, ...KERNEL_CASES.map((c) => c.variant.length));
 
 export function kernelTableHeader(gpu: Gpu): string {
   return [
     `Adapter: ${adapterName(gpu.adapter)}`,
-    `${'kernel'.padEnd(22)} ${'variant'.padEnd(48)} ${'gpu ms'.padStart(9)} ${'GB/s'.padStart(8)} ${'GFLOP/s'.padStart(9)} ${'twin ms'.padStart(10)} ${'twin GB/s'.padStart(9)} ${'gpu/twin'.padStart(9)}`,
+    `${'kernel'.padEnd(22)} ${'variant'.padEnd(VARIANT_WIDTH)} ${'gpu ms'.padStart(9)} ${'GB/s'.padStart(8)} ${'GFLOP/s'.padStart(9)} ${'twin ms'.padStart(10)} ${'twin GB/s'.padStart(9)} ${'gpu/twin'.padStart(9)}`,
   ].join('\n');
 }
 
 export function kernelTableRow(r: KernelBenchRow): string {
-  return `${r.kernel.padEnd(22)} ${r.variant.padEnd(48)} ${fmt(r.gpuMs, 3).padStart(9)} ${fmt(r.gpuGBps).padStart(8)} ${fmt(r.gpuGflops).padStart(9)} ${fmt(r.twinMs, 3).padStart(10)} ${fmt(r.twinGBps).padStart(9)} ${(r.speedup === null ? '-' : `${r.speedup.toFixed(2)}x`).padStart(9)}`;
+  return `${r.kernel.padEnd(22)} ${r.variant.padEnd(VARIANT_WIDTH)} ${fmt(r.gpuMs, 3).padStart(9)} ${fmt(r.gpuGBps).padStart(8)} ${fmt(r.gpuGflops).padStart(9)} ${fmt(r.twinMs, 3).padStart(10)} ${fmt(r.twinGBps).padStart(9)} ${(r.speedup === null ? '-' : `${r.speedup.toFixed(2)}x`).padStart(9)}`;
 }
