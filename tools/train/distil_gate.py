@@ -77,7 +77,11 @@ def row_targets(q, k, positions, block, power=1.0):
     own = positions // block
     b = torch.arange(nb)
     candidate = (b[None, :] >= 1) & (b[None, :] <= (own - 2)[:, None])  # (n, nb)
-    t = (probs if power == 1 else probs**power) * candidate[None]
+    if math.isinf(power):  # the top block alone: a ranking target (cross-entropy on the block a top-1 would keep)
+        top = (probs * candidate[None]).argmax(-1, keepdim=True)
+        t = torch.zeros_like(probs).scatter_(-1, top, 1.0) * candidate[None]
+    else:
+        t = (probs if power == 1 else probs**power) * candidate[None]
     t = t / t.sum(-1, keepdim=True).clamp_min(1e-30)
     return t.float().to(q.dtype), candidate
 
@@ -283,7 +287,8 @@ def main():
                    "only): the decode rows then sit at every length the gate will meet")
     p.add_argument("--target-power", type=float, default=1.0,
                    help="raise the max-pooled attention to this power before normalising it (1: the engine's target; "
-                   "above 1 the loss weighs the blocks a top-k keeps over the long tail it drops)")
+                   "above 1 the loss weighs the blocks a top-k keeps over the long tail it drops; inf: the top "
+                   "block alone, a ranking target)")
     p.add_argument("--tile", type=int, default=16, help="queries of a prefill tile (the engine's union tile)")
     p.add_argument("--tiles", type=int, default=8, help="prefill tiles sampled per window")
     p.add_argument("--decode-rows", type=int, default=8, help="decode rows per window (its last positions)")

@@ -111,6 +111,10 @@ class AgainstTheEngine(unittest.TestCase):
         self.assertTrue(torch.equal(t1.argmax(-1), t4.argmax(-1)), "the same top block")
         self.assertTrue(bool((t4.amax(-1) >= t1.amax(-1) - 1e-12).all()), "more mass on the top block")
         torch.testing.assert_close(t4, (t1**4) / (t1**4).sum(-1, keepdim=True))
+        top, _ = dg.row_targets(q, k, pos, B, power=float("inf"))  # the ranking target: the top block alone
+        self.assertTrue(torch.equal(top.argmax(-1), t1.argmax(-1)))
+        self.assertTrue(torch.equal(top.sum(-1), torch.ones_like(top.sum(-1))))
+        self.assertEqual(int((top > 0).sum()), top[..., 0].numel(), "one block a row")
 
     def test_the_bound_form_starts_at_quests_bound_and_shares_the_file(self):
         sh = self.fx["shape"]
