@@ -210,11 +210,6 @@ def decode(model, sel, ids, steps, caches, logits):
     return out
 
 
-def answer(model, sel, ids, steps):
-    """Greedy tokens after `ids`: prefill, then decode steps."""
-    return decode(model, sel, ids, steps, *prefill(model, sel, ids))
-
-
 def blocks_for(value, length, block):
     """A top-k flag in blocks: a count, or below 1 a fraction of the blocks at `length` (the engine eval's scaling)."""
     if value >= DENSE:
