@@ -542,13 +542,19 @@ test('a thread longer than the context is sent with its oldest turns left out, a
   await sidebar().getByRole('button', { name: 'Over the context' }).click();
   await page.locator('[data-message-id]', { hasText: 'Reply 299.' }).waitFor();
   const before = sent.length;
+  const savedBefore = (await api(`/api/conversations/${id}`)).json().messages.length;
   await send('And what did block 0 hold?');
   const reply = replies().last();
-  // The reply is saved as it streams: its first text is in the store within the saver's 500 ms.
-  const lastSaved = async () => (await api(`/api/conversations/${id}`)).json().messages.at(-1);
-  for (let i = 0; i < 600 && !((await lastSaved()).role === 'assistant' && (await lastSaved()).content); i++) {
-    await page.waitForTimeout(100);
-  }
+  // The reply is saved as it streams: its first text is in the store within the saver's 500 ms. The imported thread
+  // already ends with a reply, so wait for a new one (the question and its reply) before stopping it: stopped any
+  // sooner, the app is still counting what fits and never sends the request.
+  const newReplySaved = async () => {
+    const messages = (await api(`/api/conversations/${id}`)).json().messages;
+    const last = messages.at(-1);
+    return messages.length >= savedBefore + 2 && last.role === 'assistant' && !!last.content;
+  };
+  for (let i = 0; i < 600 && !(await newReplySaved()); i++) await page.waitForTimeout(100);
+  assert.ok(await newReplySaved(), 'the reply was never saved while streaming');
   await page.keyboard.press('Escape');
   await reply.locator('[data-stat="left-out"]').waitFor({ timeout: 30_000 });
   const shown = await reply.locator('[data-stat="left-out"]').textContent();
