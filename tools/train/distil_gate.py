@@ -172,6 +172,27 @@ def unit_positions(T, block, tile, tiles, decode_rows, gen):
     return torch.tensor(pos, dtype=torch.long), torch.tensor(w)
 
 
+def retrieving_positions(q, k, block, keep, pool, gen):
+    """The `keep` positions, of `pool` drawn at random from the eligible ones, whose attention reaches furthest for
+    one block: the largest max-pooled attention any head gives a candidate block (one that is neither block 0 nor
+    the query's own or previous block, which are always kept). Those are the rows that decoding a fact from far back
+    depends on (a pass key's answer attends to its needle), and few of a window's last positions are such rows.
+    q (h, T, d), k (kv, T, d) -> a 1-D LongTensor of positions."""
+    T = q.shape[1]
+    first = first_eligible(block)
+    drawn = first + torch.randperm(T - first, generator=gen)[:pool]
+    with torch.no_grad():
+        h, kv, d = q.shape[0], k.shape[0], q.shape[2]
+        logits = (q[:, drawn] @ k.repeat_interleave(h // kv, 0).transpose(-1, -2)) / math.sqrt(d)  # (h, n, T)
+        logits = logits.masked_fill(torch.arange(T)[None, None, :] > drawn[None, :, None], float("-inf"))
+        nb = T // block
+        probs = logits.softmax(-1)[..., : nb * block].reshape(h, len(drawn), nb, block).amax(-1)  # (h, n, nb)
+        b = torch.arange(nb)
+        candidate = (b[None, :] >= 1) & (b[None, :] <= (drawn // block - 2)[:, None])
+        reach = (probs * candidate[None]).amax(-1).amax(0)  # (n,)
+    return drawn[reach.topk(min(keep, len(drawn))).indices].sort().values
+
+
 # --- the model and the data ---
 
 
@@ -292,6 +313,11 @@ def main():
     p.add_argument("--tile", type=int, default=16, help="queries of a prefill tile (the engine's union tile)")
     p.add_argument("--tiles", type=int, default=8, help="prefill tiles sampled per window")
     p.add_argument("--decode-rows", type=int, default=8, help="decode rows per window (its last positions)")
+    p.add_argument("--retrieval-rows", type=int, default=0,
+                   help="per window and layer, also train on this many rows that reach furthest back (of "
+                   "--retrieval-pool drawn at random: those whose attention on one candidate block is largest), "
+                   "each weighing as a decode row")
+    p.add_argument("--retrieval-pool", type=int, default=512)
     p.add_argument("--windows-per-step", type=int, default=4)
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: the sum form 2e-3 / block, as the engine; the bound form 1e-2)")
     p.add_argument("--holdout", type=int, default=8, help="held-out windows for the report")
@@ -322,12 +348,13 @@ def main():
     # What a checkpoint must agree on to be resumed: the run's own settings, not where it writes.
     run = {k: getattr(args, k) for k in ("model", "ckpt", "work", "windows", "length", "block", "tokens", "tile",
                                          "tiles", "decode_rows", "windows_per_step", "lr", "seed", "form",
-                                         "target_power", "bound_weights", "prefixes")}
+                                         "target_power", "bound_weights", "prefixes", "retrieval_rows", "retrieval_pool")}
     step, before = 0, None
     if os.path.exists(ckpt_path):
         state = torch.load(ckpt_path)
         # Checkpoints from before --form and --target-power trained the sum form on the plain target.
-        old = {"form": "sum", "target_power": 1.0, "bound_weights": "all", "prefixes": None}
+        old = {"form": "sum", "target_power": 1.0, "bound_weights": "all", "prefixes": None, "retrieval_rows": 0,
+               "retrieval_pool": 512}
         if {**old, **state["run"]} != run:
             sys.exit(f"{ckpt_path} belongs to another run ({state['run']}); remove it or pass --checkpoint")
         with torch.no_grad():
@@ -351,7 +378,11 @@ def main():
             with torch.no_grad():
                 qk = queries_and_keys(model, ids, args.bf16)
             for layer, (q, k) in enumerate(qk):
-                loss, _ = gate_loss(q, k, W[layer], pos, args.block, w, recall=False, form=args.form,
+                lpos, lw = pos, w
+                if args.retrieval_rows:  # besides the window's last rows, the rows that reach furthest back
+                    mined = retrieving_positions(q, k, args.block, args.retrieval_rows, args.retrieval_pool, gen)
+                    lpos, lw = torch.cat([pos, mined]), torch.cat([w, torch.ones(len(mined))])
+                loss, _ = gate_loss(q, k, W[layer], lpos, args.block, lw, recall=False, form=args.form,
                                     power=args.target_power)
                 (loss / args.windows_per_step).backward()
                 total += loss.item() / (args.windows_per_step * len(qk))

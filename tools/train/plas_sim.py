@@ -217,6 +217,18 @@ def blocks_for(value, length, block):
     return max(1, math.ceil(value * math.ceil(length / block))) if value < 1 else int(value)
 
 
+def progress(what, done, total, started):
+    """A live line on stderr with an estimate of the time left, when stderr is a terminal (cleared with what="")."""
+    if not sys.stderr.isatty():
+        return
+    if not what:
+        sys.stderr.write("\r\x1b[K")
+    else:
+        left = f", ~{(time.time() - started) / done * (total - done) / 60:.1f} min left" if done else ""
+        sys.stderr.write(f"\r\x1b[K[plas_sim] {what}{left}")
+    sys.stderr.flush()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--work", help="WORK with ckpt.pt and probe-passkey.json")
@@ -288,8 +300,10 @@ def main():
         for pooling, sel in sels.items():
             by_prefill.setdefault(sel.phases[0], []).append(sel)
         results = {pooling: {"correct": 0, "misses": [], "each": [], "seconds": 0.0} for pooling in poolings}
+        length_started = time.time()
         with torch.no_grad():
-            for probe in chosen:
+            for done, probe in enumerate(chosen):
+                progress(f"{length} tokens: probe {done + 1}/{len(chosen)}", done, len(chosen), length_started)
                 ids, want = list(probe["ids"]), probe["answerIds"]
                 for group in by_prefill.values():
                     started, first = time.time(), group[0]
@@ -307,6 +321,7 @@ def main():
                         if out != want:
                             r["misses"].append(round(probe["depth"], 2))
                         r["seconds"] += shared + time.time() - started
+        progress("", 0, 0, 0)
         for pooling, sel in sels.items():
             r = results[pooling]
             correct, misses, each = r["correct"], r["misses"], r["each"]

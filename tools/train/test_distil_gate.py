@@ -144,6 +144,24 @@ class AgainstTheEngine(unittest.TestCase):
         described = tsx("--input-type=module", "-e", script).strip().splitlines()[-1]
         self.assertEqual(described, "learned gate on layers 0-1; key-bound gate on layers 0-1")
 
+    def test_retrieval_rows_are_the_queries_that_reach_far_back_for_one_block(self):
+        B, T, h, kv, d = 8, 256, 4, 2, 16
+        gen = torch.Generator().manual_seed(3)
+        q = torch.randn(h, T, d, generator=gen, dtype=torch.float64) * 0.1
+        k = torch.randn(kv, T, d, generator=gen, dtype=torch.float64) * 0.1
+        # Three queries each look up one key far behind them (a pass key's answer and its needle); one looks at a key
+        # in its own block (always kept, so no retrieval); the rest attend about evenly.
+        lookups = {200: 40, 150: 90, 230: 17}
+        for query, key in lookups.items():
+            k[0, key] = torch.linspace(-1, 1, d, dtype=torch.float64) * 3
+            q[1, query] = k[0, key] * 3
+        k[1, 181] = torch.ones(d, dtype=torch.float64) * 3
+        q[3, 183] = k[1, 181] * 3
+        rows = dg.retrieving_positions(q, k, B, 3, T, torch.Generator().manual_seed(1))
+        self.assertEqual(sorted(rows.tolist()), sorted(lookups))
+        self.assertEqual(len(dg.retrieving_positions(q, k, B, 3, 20, torch.Generator().manual_seed(1))), 3)
+        self.assertTrue(bool((dg.retrieving_positions(q, k, B, 50, T, gen) >= dg.first_eligible(B)).all()))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
