@@ -209,9 +209,10 @@ test('PLAS on/off, reset to the model’s defaults, and dark theme', async () =>
   await plasOn.check();
   await page.getByTestId('backend').getByText('PLAS').waitFor();
   assert.equal((await plasNow()).backend, 'plas');
-  // PLAS Mini's plas_config.json: the gate in prefill, key bounds in decode; the select turns decode to the gate's.
+  // PLAS Mini's plas_config.json: the gate in prefill, its key-bound form in decode; the select turns decode to the
+  // gate's pooled keys.
   const decodeScores = page.getByRole('combobox', { name: 'Decode block scores' });
-  assert.equal(await decodeScores.inputValue(), 'bound');
+  assert.equal(await decodeScores.inputValue(), 'bound-gate');
   assert.equal(await page.getByRole('combobox', { name: 'Prefill block scores' }).inputValue(), 'gate');
   await decodeScores.selectOption({ label: 'Learned gate (pooled keys)' });
   await until(async () => (await plasNow()).config.decoderBlockScore === 'gate', 'decode scores with the gate');
@@ -220,8 +221,8 @@ test('PLAS on/off, reset to the model’s defaults, and dark theme', async () =>
   const reset = await plasNow();
   assert.equal(reset.backend, 'dense');
   assert.equal(reset.config.plas_decoder_top_k_left, 16, "PLAS Mini's plas_config.json");
-  assert.equal(reset.config.decoderBlockScore, 'bound');
-  assert.equal(await decodeScores.inputValue(), 'bound');
+  assert.equal(reset.config.decoderBlockScore, 'bound-gate');
+  assert.equal(await decodeScores.inputValue(), 'bound-gate');
   assert.equal(await text(page.locator('output[data-key="plas_decoder_top_k_left"]')), '16 blocks');
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.locator('.uplot canvas').waitFor();

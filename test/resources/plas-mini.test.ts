@@ -28,13 +28,14 @@ before(async () => {
 });
 after(() => model.dispose());
 
-it('is a small Llama with a chat template, float16 weights and a learned PLAS gate', async () => {
+it('is a small Llama with a chat template, float16 weights and a learned PLAS gate in both forms', async () => {
   assert.equal(model.config.architecture, 'LlamaForCausalLM');
   assert.ok(model.tokenizer.chatTemplate?.includes('<|im_start|>'));
   assert.ok(model.config.eosTokenIds.includes(model.tokenizer.tokenToId('<|im_end|>')!));
   const engine = await Engine.create(await testGpu(), model, { attention: { backend: 'plas' } });
   assert.equal(engine.plasConfig.plas_block_size, 32, 'the block size the gate was trained for');
-  assert.equal(engine.stats().attention.gate, `learned gate on layers 0-${model.dims.numLayers - 1}`);
+  const layers = `layers 0-${model.dims.numLayers - 1}`;
+  assert.equal(engine.stats().attention.gate, `learned gate on ${layers}; key-bound gate on ${layers}`);
   await engine.close();
 });
 

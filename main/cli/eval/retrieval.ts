@@ -138,7 +138,7 @@ async function runMode(
     plas_encoder_top_k_right: k.right,
     plas_decoder_top_k_left: k.left,
     plas_decoder_top_k_right: k.right,
-    // Each mode's block scores, over a model's own plas_config.json (PLAS Mini's decodes with key bounds).
+    // Each mode's block scores, over a model's own plas_config.json (PLAS Mini's decodes with its key-bound gate).
     ...(mode === 'dense' ? {} : { encoderBlockScore: MODE_SCORE[mode], decoderBlockScore: MODE_SCORE[mode] }),
     ...o.plas,
   };

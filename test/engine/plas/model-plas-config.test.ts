@@ -119,7 +119,7 @@ describe('plas_config.json', () => {
       assert.equal(c.plas_use_encoder_seq_limit, 512);
       assert.deepEqual([c.plas_decoder_top_k_left, c.plas_decoder_top_k_right], [16, 16]);
       assert.equal(c.plas_use_decoder_seq_limit, 16 * 32, 'the decode limit follows left x block size');
-      assert.deepEqual([c.encoderBlockScore, c.decoderBlockScore], ['gate', 'bound']);
+      assert.deepEqual([c.encoderBlockScore, c.decoderBlockScore], ['gate', 'bound-gate']);
       assert.equal(c.topkSearch, 'refined');
       assert.equal(c.denseLastLayer, false);
       const input = { attention: { plas: { plas_use_decoder_seq_limit: 0, topkSearch: 'original' as const } } };
