@@ -61,6 +61,8 @@ export interface RetrievalRow {
   accuracy: number;
   /** Per depth: [depth, correct, samples]. */
   byDepth: [number, number, number][];
+  /** Each document in order, 1 found and 0 missed: compared prompt by prompt with plas_sim.py's per_probe. */
+  perSample: string;
   /** Blocks attended / causal candidate blocks, over every layer, prefill and decode (1 when dense). */
   density: number;
   /** The same over the layers PLAS makes sparse (all but the last when denseLastLayer). */
@@ -159,6 +161,7 @@ async function runMode(
     const depthStats = new Map<number, [number, number]>();
     let correct = 0;
     let promptTokens = 0;
+    let perSample = '';
     const results = await Promise.all(
       docs.map(async (doc, i) => {
         const ids = tok.encode(doc.prompt, { addSpecialTokens: false });
@@ -176,6 +179,7 @@ async function runMode(
       const ok = isCorrect(text, doc.answer);
       promptTokens += ids.length;
       if (ok) correct++;
+      perSample += ok ? '1' : '0';
       const d = depthStats.get(doc.depth) ?? [0, 0];
       d[0] += ok ? 1 : 0;
       d[1]++;
@@ -205,6 +209,7 @@ async function runMode(
       samples: docs.length,
       accuracy: correct / docs.length,
       byDepth: [...depthStats].sort(([a], [b]) => a - b).map(([depth, [c, n]]) => [depth, c, n]),
+      perSample,
       density: share(all.selected, all.candidates),
       sparseLayerDensity: share(sparse.selected, sparse.candidates),
       prefillDensity: share(sparse.selected - sparse.decodeSelected, sparse.candidates - sparse.decodeCandidates),

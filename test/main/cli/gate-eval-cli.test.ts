@@ -118,6 +118,8 @@ it('eval retrieval runs every mode on the same documents and reports accuracy, d
     const hi = Math.max(r.prefillDensity, r.decodeDensity);
     assert.ok(r.sparseLayerDensity >= lo && r.sparseLayerDensity <= hi, 'the whole lies between its parts');
     assert.equal(r.samples, 2);
+    assert.match(r.perSample, /^[01]{2}$/, 'one mark a document');
+    assert.equal([...r.perSample].filter((c: string) => c === '1').length, r.correct);
     assert.ok(r.promptTokens > 300 && r.promptTokens <= 384 - 16, `${r.promptTokens} prompt tokens`);
   }
   assert.equal(mean.promptTokens, dense.promptTokens, 'the same documents for every mode');

@@ -16,6 +16,7 @@ const row = (over: Partial<RetrievalRow>): RetrievalRow => ({
   samples: 20,
   accuracy: 0.95,
   byDepth: [],
+  perSample: '11111111111111110111',
   density: 0.259,
   sparseLayerDensity: 0.259,
   prefillDensity: 0.179,
