@@ -61,11 +61,9 @@ def first_eligible(block):
     return 4 * block
 
 
-def row_targets(q, k, positions, block, power=1.0):
-    """Targets of the rows at `positions` (a 1-D LongTensor) for every head.
-    q: (h, T, d), k: (kv, T, d) post-RoPE. Returns target (h, n, nb) over blocks 0 ..< nb (nb = complete blocks of
-    the window), zero outside each row's candidates 1 ..= own - 2, normalised over them; and the candidate mask (n, nb).
-    Rounded to float32 as the engine stores them."""
+def block_attention(q, k, positions, block):
+    """The model's attention of the rows at `positions` max-pooled per complete block, (h, n, nb), and each row's
+    candidate blocks 1 ..= own - 2 (n, nb). q: (h, T, d), k: (kv, T, d) post-RoPE."""
     h, T, d = q.shape
     kv = k.shape[0]
     nb = T // block
@@ -74,9 +72,17 @@ def row_targets(q, k, positions, block, power=1.0):
     keys = torch.arange(T)
     logits = logits.masked_fill(keys[None, None, :] > positions[None, :, None], float("-inf"))
     probs = logits.softmax(-1)[..., : nb * block].reshape(h, len(positions), nb, block).amax(-1)
-    own = positions // block
     b = torch.arange(nb)
-    candidate = (b[None, :] >= 1) & (b[None, :] <= (own - 2)[:, None])  # (n, nb)
+    candidate = (b[None, :] >= 1) & (b[None, :] <= (positions // block - 2)[:, None])  # (n, nb)
+    return probs, candidate
+
+
+def row_targets(q, k, positions, block, power=1.0):
+    """Targets of the rows at `positions` (a 1-D LongTensor) for every head.
+    q: (h, T, d), k: (kv, T, d) post-RoPE. Returns target (h, n, nb) over blocks 0 ..< nb (nb = complete blocks of
+    the window), zero outside each row's candidates 1 ..= own - 2, normalised over them; and the candidate mask (n, nb).
+    Rounded to float32 as the engine stores them."""
+    probs, candidate = block_attention(q, k, positions, block)
     if math.isinf(power):  # the top block alone: a ranking target (cross-entropy on the block a top-1 would keep)
         top = (probs * candidate[None]).argmax(-1, keepdim=True)
         t = torch.zeros_like(probs).scatter_(-1, top, 1.0) * candidate[None]
@@ -182,13 +188,7 @@ def retrieving_positions(q, k, block, keep, pool, gen):
     first = first_eligible(block)
     drawn = first + torch.randperm(T - first, generator=gen)[:pool]
     with torch.no_grad():
-        h, kv, d = q.shape[0], k.shape[0], q.shape[2]
-        logits = (q[:, drawn] @ k.repeat_interleave(h // kv, 0).transpose(-1, -2)) / math.sqrt(d)  # (h, n, T)
-        logits = logits.masked_fill(torch.arange(T)[None, None, :] > drawn[None, :, None], float("-inf"))
-        nb = T // block
-        probs = logits.softmax(-1)[..., : nb * block].reshape(h, len(drawn), nb, block).amax(-1)  # (h, n, nb)
-        b = torch.arange(nb)
-        candidate = (b[None, :] >= 1) & (b[None, :] <= (drawn // block - 2)[:, None])
+        probs, candidate = block_attention(q, k, drawn, block)
         reach = (probs * candidate[None]).amax(-1).amax(0)  # (n,)
     return drawn[reach.topk(min(keep, len(drawn))).indices].sort().values
 
